@@ -15,14 +15,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scheduler": ("controlplane.cli", "controlplane", "run the scheduler alone (leader-elected)"),
     "db": ("controlplane.cli", "controlplane", "database migrations: db upgrade | db downgrade | db current"),
     "token": ("controlplane.cli", "controlplane", "API credentials: token create | list | revoke | enroll"),
-    "plugins": ("controlplane.cli", "controlplane", "list and check the installed plugins"),
     "demo": ("controlplane.cli", "controlplane", "run the whole loop on this machine (embedded default)"),
     "generate": ("analytics.cli", "analytics", "generate a simulated fleet's history as a Parquet lake"),
     "etl": ("analytics.cli", "analytics", "Spark ETL: data quality, resampling, features, labels"),
     "train": ("analytics.cli", "analytics", "train LightGBM and Random Forest (Optuna, MLflow)"),
     "evaluate": ("analytics.cli", "analytics", "score a dataset with a registered model and the baselines"),
     "backtest": ("analytics.cli", "analytics", "ETL + train on the past, test on the future of a dataset"),
-    "tui": ("tui.cli", "tui", "the operator console"),
 }
 
 
