@@ -83,7 +83,7 @@ HostId = Annotated[str, msgspec.Meta(pattern=HOST_ID_PATTERN)]
 class Sample(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """One observation of one host at one instant. Absent metrics are ``None`` (not collected)."""
 
-    seq: Annotated[int, msgspec.Meta(ge=0, lt=2**63)]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     """Position of this sample in the agent's epoch: 0, 1, 2, ..."""
     ts: Annotated[float, msgspec.Meta(gt=0.0)]
     """Observation time, Unix epoch seconds (UTC)."""
@@ -149,7 +149,7 @@ class Batch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Stable identity of the host; an agent credential may only write its own."""
     agent_version: Annotated[str, msgspec.Meta(max_length=64)]
     """Version of the sending agent."""
-    epoch: Annotated[int, msgspec.Meta(ge=0, lt=2**63)]
+    epoch: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     """Random id of the agent's spool incarnation (see module docstring)."""
     samples: Annotated[list[Sample], msgspec.Meta(max_length=MAX_SAMPLES_PER_BATCH)]
     """The samples, in any order; at most ``MAX_SAMPLES_PER_BATCH``."""
