@@ -1,1 +1,1 @@
-"""CloudSense."""
+"""Alembic migrations of the control plane's schema (``cloudsense db upgrade``)."""

@@ -1,0 +1,5 @@
+"""Database layer: metadata and models, engine and sessions, migrations."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

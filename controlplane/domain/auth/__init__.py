@@ -1,0 +1,5 @@
+"""Credentials: API tokens with roles, enrollment tokens, and the request principal."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

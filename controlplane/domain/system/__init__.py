@@ -1,0 +1,5 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

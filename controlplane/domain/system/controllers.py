@@ -1,0 +1,77 @@
+"""``/health`` (liveness, no I/O), ``/ready`` (database and schema), ``/metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from controlplane.db.migrate import is_at_head
+from controlplane.db.session import Database
+from controlplane.domain.hosts.services import count_by_status
+from controlplane.errors import Unavailable
+from controlplane.metrics import HOSTS, MIGRATIONS_AT_HEAD
+from controlplane.settings import Settings
+
+__all__ = ["Health", "SystemController"]
+
+log = structlog.get_logger()
+
+
+class Health(msgspec.Struct):
+    """Liveness or readiness."""
+
+    status: str
+    """``ok``."""
+
+
+class SystemController(Controller):
+    """Probes and metrics (no authentication: expose them on a trusted network only)."""
+
+    tags = ["system"]
+
+    @get("/health", operation_id="GetHealth")
+    async def health(self) -> Health:
+        """The process is alive (touches nothing else)."""
+        return Health(status="ok")
+
+    @get("/ready", operation_id="GetReadiness")
+    async def ready(self, database: NamedDependency[Database]) -> Health:
+        """The database answers and its schema is at this code's head revision; 503 otherwise."""
+        try:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+                at_head = await is_at_head(connection)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("not_ready", reason="database_unreachable", error=type(exc).__name__)
+            raise Unavailable("the database is unreachable") from exc
+        if not at_head:
+            raise Unavailable("the database schema is not at the head revision; run 'cloudsense db upgrade'")
+        return Health(status="ok")
+
+    @get("/metrics", operation_id="GetMetrics", media_type=CONTENT_TYPE_LATEST)
+    async def metrics(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+    ) -> Response[bytes]:
+        """Prometheus text exposition; host and schema gauges are refreshed first (best effort)."""
+        try:
+            async with database.session_scope() as session:
+                counts = await count_by_status(session, now=datetime.now(UTC), settings=settings.hosts)
+                connection = await session.connection()
+                MIGRATIONS_AT_HEAD.set(1 if await is_at_head(connection) else 0)
+            for status, count in counts.items():
+                HOSTS.labels(status.value).set(count)
+        except (SQLAlchemyError, OSError) as exc:
+            MIGRATIONS_AT_HEAD.set(0)
+            log.warning("metrics_refresh_failed", error=type(exc).__name__)
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Revision files, named ``YYYY-MM-DD_<slug>_<rev>.py``."""
