@@ -3,16 +3,21 @@
 A segment is named after the sequence number of its first record (``00000000000000001234.seg``)
 and holds::
 
-    header  : magic "CSSPOOL1" (8 bytes) | epoch (u64 LE)
+    header  : magic "CSSPOOL1" (8 bytes) | epoch (u64 LE) | declared_from (u64 LE)
     record* : length (u32 LE) | crc32(length bytes + payload) (u32 LE) | payload (msgpack wire.Sample)
 
 Sequence numbers inside a segment are contiguous, so record ``i`` of segment ``first`` is
 ``first + i``. A record is valid when its length is in ``1..MAX_PAYLOAD``, it is complete, and its
 checksum matches: a bit flip, a zeroed length or a truncated write all stop the scan there.
+
+``declared_from`` says that the seqs in ``[declared_from, first)`` are known not to exist (numbering
+jumped after a corrupt tail, or a loss was already counted): only a gap *before* ``declared_from`` is
+an unexplained loss. A normal segment declares ``first``.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -29,10 +34,11 @@ __all__ = [
     "read_record",
     "scan_segment",
     "segment_name",
+    "write_header",
 ]
 
 MAGIC = b"CSSPOOL1"
-SEGMENT_HEADER = struct.Struct("<8sQ")
+SEGMENT_HEADER = struct.Struct("<8sQQ")
 RECORD_HEADER = struct.Struct("<II")
 MAX_PAYLOAD = 1 << 20
 SUFFIX = ".seg"
@@ -83,6 +89,8 @@ class SegmentScan(NamedTuple):
 
     epoch: int | None
     """Epoch in the header; ``None`` if the header is missing or not ours."""
+    declared_from: int
+    """Start of the gap this segment declares before itself (see the module docstring)."""
     records: int
     """Valid records from the start."""
     valid_bytes: int
@@ -95,10 +103,10 @@ def scan_segment(path: Path) -> SegmentScan:
     """Walk a segment and stop at the first invalid record."""
     data = path.read_bytes()
     if len(data) < SEGMENT_HEADER.size:
-        return SegmentScan(None, 0, 0, len(data))
-    magic, epoch = SEGMENT_HEADER.unpack_from(data, 0)
+        return SegmentScan(None, 0, 0, 0, len(data))
+    magic, epoch, declared_from = SEGMENT_HEADER.unpack_from(data, 0)
     if magic != MAGIC:
-        return SegmentScan(None, 0, 0, len(data))
+        return SegmentScan(None, 0, 0, 0, len(data))
     view = memoryview(data)
     offset, count = SEGMENT_HEADER.size, 0
     while offset + RECORD_HEADER.size <= len(data):
@@ -109,4 +117,12 @@ def scan_segment(path: Path) -> SegmentScan:
         if _crc(view[offset : offset + 4], view[offset + RECORD_HEADER.size : end]) != crc:
             break
         offset, count = end, count + 1
-    return SegmentScan(int(epoch), count, offset, len(data))
+    return SegmentScan(int(epoch), int(declared_from), count, offset, len(data))
+
+
+def write_header(path: Path, epoch: int, declared_from: int) -> None:
+    """Rewrite the header of an existing segment in place (to declare a gap), durably."""
+    with path.open("r+b") as fh:
+        fh.write(SEGMENT_HEADER.pack(MAGIC, epoch, declared_from))
+        fh.flush()
+        os.fsync(fh.fileno())

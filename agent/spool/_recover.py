@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.log import get_logger
-from agent.spool._format import SEGMENT_HEADER, parse_segment_name, scan_segment
+from agent.spool._format import SEGMENT_HEADER, parse_segment_name, scan_segment, write_header
 from agent.spool._meta import SpoolMeta, read_meta
 
 __all__ = ["Recovered", "SegmentInfo", "recover"]
@@ -39,6 +39,8 @@ class Recovered:
     meta: SpoolMeta
     segments: list[SegmentInfo]
     next_seq: int
+    contiguous_end: int
+    """Where numbering would resume without a jump (``next_seq`` is greater after a corrupt tail)."""
 
 
 def _discard(path: Path, reason: str) -> None:
@@ -87,15 +89,16 @@ def recover(directory: Path) -> Recovered:
         prev_end = segments[-1].last + 1 if segments else None
         if prev_end is not None and first < prev_end:
             suspicious = True
-            meta.lost_total += max(0, first + scan.records - 1 - max(acked, first - 1))
             _discard(path, f"overlaps the previous segment (starts at {first}, expected {prev_end})")
             continue
         low = prev_end if prev_end is not None else (acked + 1 if have_cursor else first)
         low = max(low, acked + 1)
-        if first > low:
+        if min(first, scan.declared_from) > low:
+            # Count the loss once, then declare it in the header so the next open does not recount it.
             suspicious = True
-            meta.lost_total += first - low
+            meta.lost_total += min(first, scan.declared_from) - low
             log.error("spool_gap", directory=str(directory), missing_from=low, missing_to=first - 1)
+            write_header(path, meta.epoch, low)
         if scan.valid_bytes < scan.file_bytes:
             suspicious = True
             meta.truncated_total += 1
@@ -107,7 +110,7 @@ def recover(directory: Path) -> Recovered:
             )
             os.truncate(path, max(scan.valid_bytes, SEGMENT_HEADER.size))
         segments.append(SegmentInfo(first, path, scan.records, max(scan.valid_bytes, SEGMENT_HEADER.size)))
-    next_seq = max(acked + 1, segments[-1].last + 1 if segments else 0)
+    contiguous_end = next_seq = max(acked + 1, segments[-1].last + 1 if segments else 0)
     if suspicious and have_cursor:
         next_seq = max(next_seq, meta.seq_reserved)
     while segments and segments[0].last <= acked:
@@ -120,4 +123,4 @@ def recover(directory: Path) -> Recovered:
             os.fsync(fd)
         finally:
             os.close(fd)
-    return Recovered(meta=meta, segments=segments, next_seq=next_seq)
+    return Recovered(meta=meta, segments=segments, next_seq=next_seq, contiguous_end=contiguous_end)

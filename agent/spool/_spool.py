@@ -15,7 +15,7 @@ import msgspec
 from agent import wire
 from agent._fs import fsync_dir
 from agent.log import get_logger
-from agent.spool._format import MAGIC, SEGMENT_HEADER, encode_record, read_record, segment_name
+from agent.spool._format import MAGIC, SEGMENT_HEADER, encode_record, read_record, segment_name, write_header
 from agent.spool._meta import SpoolMeta, write_meta
 from agent.spool._recover import SegmentInfo, recover
 
@@ -106,7 +106,7 @@ class Spool:
         if last is not None and last.last + 1 == spool._next_seq and last.size < spool._segment_bytes:
             spool._fd = os.open(last.path, os.O_WRONLY | os.O_APPEND)
         else:
-            spool._start_segment()
+            spool._start_segment(declared_from=state.contiguous_end)
         write_meta(directory, spool._meta)
         fsync_dir(directory)
         log.info(
@@ -185,10 +185,11 @@ class Spool:
             self._persist_meta()
         return seq
 
-    def _start_segment(self) -> None:
+    def _start_segment(self, declared_from: int | None = None) -> None:
         path = self.directory / segment_name(self._next_seq)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
-        os.write(self._fd, SEGMENT_HEADER.pack(MAGIC, self._meta.epoch))
+        declared = self._next_seq if declared_from is None else min(declared_from, self._next_seq)
+        os.write(self._fd, SEGMENT_HEADER.pack(MAGIC, self._meta.epoch, declared))
         self._segments.append(SegmentInfo(self._next_seq, path, 0, SEGMENT_HEADER.size))
         self._dir_dirty = True
 
@@ -242,12 +243,16 @@ class Spool:
     def read(self, max_samples: int) -> list[wire.Sample]:
         """The oldest unsettled durable samples, at most ``max_samples``, in seq order."""
         with self._lock:
-            start = self._meta.acked_seq + 1
-            end = min(self._durable_seq, start + max_samples - 1)
-            plan = [(s.first, s.path, s.last) for s in self._segments if s.last >= start and s.first <= end]
+            start, durable = self._meta.acked_seq + 1, self._durable_seq
+            # Seqs are contiguous within a segment, not across them (a declared gap may sit between).
+            plan = [
+                (s.first, s.path, s.last) for s in self._segments if s.last >= start and s.first <= durable
+            ]
             hint = self._read_hint
         out: list[wire.Sample] = []
         for first, path, last in plan:
+            if len(out) >= max_samples:
+                break
             seq = max(start, first)
             try:
                 fh = path.open("rb")
@@ -261,7 +266,7 @@ class Spool:
                     for _ in range(seq - first):
                         if read_record(fh) is None:
                             break
-                while seq <= min(last, end):
+                while seq <= min(last, durable) and len(out) < max_samples:
                     offset = fh.tell()
                     sample = self._decode(read_record(fh), seq)
                     if sample is None:
@@ -289,6 +294,8 @@ class Spool:
                 return
             if seg is self._segments[-1]:
                 self._rotate()
+            successor = self._segments[self._segments.index(seg) + 1]
+            write_header(successor.path, self._meta.epoch, bad_seq)  # the loss is counted here, once
             lost = max(0, seg.last - max(bad_seq - 1, self._meta.acked_seq))
             seg.count = bad_seq - seg.first
             seg.size = offset

@@ -148,6 +148,15 @@ def agent_settings(tmp_path: Path) -> AgentSettings:
     )
 
 
+async def wait_until(predicate: Callable[[], bool], *, limit: float = 15.0, step: float = 0.005) -> bool:
+    """Poll ``predicate`` until true (``limit`` only guards against a hang; nothing asserts on time)."""
+    for _ in range(int(limit / step)):
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
+
+
 def store_credential(directory: Path, host_id: str, token: str = TOKEN) -> CredentialStore:
     store = CredentialStore(directory / "credential.json")
     store.save(Credential(host_id=host_id, token=token, token_id="tid"))

@@ -14,7 +14,7 @@ from email.utils import format_datetime
 import httpx
 import msgspec
 import pytest
-from conftest import TOKEN, Reply, Request, default_handler, store_credential
+from conftest import TOKEN, Reply, Request, default_handler, store_credential, wait_until
 
 from agent import wire
 from agent.enroll import Credential, CredentialManager
@@ -73,12 +73,10 @@ class Rig:
             ),
         )
 
-    async def drive(self, until, timeout: float = 15.0) -> None:
+    async def drive(self, until) -> None:
         task = asyncio.create_task(self.shipper.run())
         try:
-            async with asyncio.timeout(timeout):
-                while not until() and not task.done():
-                    await asyncio.sleep(0.005)
+            await wait_until(lambda: until() or task.done())
         finally:
             self.shipper.request_stop()
             await asyncio.wait_for(task, 5)
@@ -256,8 +254,7 @@ async def test_batches_respect_the_size_limit_and_facts_are_sent_once(server, ri
 async def test_changed_facts_are_sent_again(server, rig):
     r = rig(n=1)
     task = asyncio.create_task(r.drive(lambda: r.spool.acked_seq == 2))
-    while r.spool.acked_seq < 0:
-        await asyncio.sleep(0.005)
+    await wait_until(lambda: r.spool.acked_seq >= 0)
     r.facts = wire.HostFacts(hostname="web-1", cpu_cores=8)
     r.spool.append(1.8e9, {"cpu_util": 1.0})
     r.spool.append(1.8e9 + 1, {"cpu_util": 1.0})

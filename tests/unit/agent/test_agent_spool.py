@@ -141,7 +141,9 @@ def test_corrupt_tail_is_cut_and_counted(tmp_path, damage):
     again.sync()
     assert read_all(again)[-1] == new
     again.close()
-    assert Spool.open(tmp_path).stats().truncated_total == 1  # repaired for good, counted once
+    final = Spool.open(tmp_path).stats()
+    assert final.truncated_total == 1  # repaired for good, counted once
+    assert final.lost_total == 0  # the seq jump is declared, not mistaken for a missing segment
 
 
 def test_missing_middle_segment_is_skipped_and_counted(tmp_path):
@@ -158,6 +160,8 @@ def test_missing_middle_segment_is_skipped_and_counted(tmp_path):
     assert seqs == [s for s in range(1200) if not first_of[1] <= s < first_of[2]]
     assert again.stats().lost_total == missing
     assert again.append(1.8e9, {"cpu_util": 1.0}) >= 1200
+    again.close()
+    assert Spool.open(tmp_path, segment_bytes=SEG).stats().lost_total == missing  # counted once
 
 
 def test_bit_flip_in_a_middle_segment_cuts_it_and_counts_the_rest(tmp_path):
@@ -195,6 +199,11 @@ def test_corruption_found_while_reading_is_cut_and_reading_goes_on(tmp_path):
     _flip(segs[0], SEGMENT_HEADER.size + 5 * 70 + 30)
     first = spool.read(10**6)
     assert first and first[-1].seq < b  # stopped at the bad record
+    lost = spool.stats().lost_total
+    assert lost == b - len(first)
+    crash(spool)
+    spool = Spool.open(tmp_path, segment_bytes=SEG)
+    assert spool.stats().lost_total == lost  # the cut is declared: a restart does not recount it
     spool.ack(first[-1].seq)
     rest = read_all(spool)
     assert rest == list(range(b, 600))
