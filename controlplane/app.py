@@ -85,18 +85,20 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
 
     @contextlib.asynccontextmanager
-    async def scheduler_lifespan(app: Litestar) -> AsyncIterator[None]:
-        if not settings.scheduler.enabled:
-            yield
-            return
-        from controlplane.scheduler.runner import SchedulerRunner
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        runner = None
+        if settings.scheduler.enabled:
+            from controlplane.scheduler.runner import SchedulerRunner  # noqa: PLC0415  (APScheduler if used)
 
-        runner = SchedulerRunner(database, settings)
-        await runner.start()
+            runner = SchedulerRunner(database, settings)
+            await runner.start()
         try:
             yield
         finally:
-            await runner.stop()
+            if runner is not None:
+                await runner.stop()
+            # The app owns its engine (advanced-alchemy disposes it only under its first state key).
+            await database.dispose()
 
     def provide_settings() -> Settings:
         return settings
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         },
         plugins=[SQLAlchemyPlugin(config=sqlalchemy), ProblemDetailsPlugin(problem_details_config())],
         middleware=[RequestContextMiddleware(), prometheus.middleware],
-        lifespan=[scheduler_lifespan],
+        lifespan=[lifespan],
         request_max_body_size=settings.server.max_request_body_bytes,
         openapi_config=OpenAPIConfig(
             title="CloudSense control plane",
