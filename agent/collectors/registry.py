@@ -2,8 +2,9 @@
 
 Built-in collectors register exactly like third-party ones (``pyproject.toml``). The rules follow
 CONVENTIONS §3: a plugin that fails to import or validate is recorded in :attr:`CollectorRegistry.load_errors`
-and logged as ``plugin_load_failed`` (the agent keeps running); a second plugin under a taken name is an
-error; asking for an unknown name raises :class:`PluginNotFound`, whose message lists the available names.
+and logged as ``plugin_load_failed`` (the agent keeps running); two plugins under one name are an error
+(neither is loaded: the conflict is reported, not silently resolved); asking for an unknown name raises
+:class:`PluginNotFound`, whose message lists the available names.
 """
 
 from __future__ import annotations
