@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runner = None
         if settings.scheduler.enabled:
-            from controlplane.scheduler.runner import SchedulerRunner  # noqa: PLC0415  (APScheduler if used)
+            from controlplane.scheduler.runner import SchedulerRunner
 
             runner = SchedulerRunner(database, settings)
             await runner.start()

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from cp_helpers import settings_for
 from litestar.testing import AsyncTestClient
+from pg import create_database, drop_database
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,8 +27,6 @@ from controlplane.db.session import Database
 from controlplane.domain.auth.tokens import Role
 from controlplane.provision import create_api_token
 from controlplane.settings import Settings
-from cp_helpers import settings_for
-from pg import create_database, drop_database
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -80,7 +80,9 @@ async def db_session(pg: Database) -> AsyncIterator[AsyncSession]:
     """A session in an outer transaction that is rolled back: commits inside become savepoints."""
     async with pg.engine.connect() as connection:
         outer = await connection.begin()
-        session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         try:
             yield session
         finally:

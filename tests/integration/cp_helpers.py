@@ -21,7 +21,7 @@ __all__ = ["T0", "bearer", "gzipped", "live_server", "make_batch", "settings_for
 
 
 def settings_for(url: str, **sections: dict[str, Any]) -> Settings:
-    """Settings on ``url`` with the scheduler off, plus per-section overrides (``ingest={"max_concurrent": 1}``)."""
+    """Settings on ``url``, scheduler off, plus section overrides (``ingest={"max_concurrent": 1}``)."""
     base = Settings(db=DatabaseSettings(url=url), scheduler=SchedulerSettings(enabled=False))
     updates = {name: getattr(base, name).model_copy(update=values) for name, values in sections.items()}
     return base.model_copy(update=updates)
@@ -46,7 +46,7 @@ def make_batch(
     interval: float = 10.0,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A valid batch as a JSON-ready dict: samples ``start_seq .. start_seq + n - 1``, ``ts = t0 + seq * interval``.
+    """A valid batch as a JSON-ready dict: ``n`` samples from ``start_seq``, ``ts = t0 + seq * interval``.
 
     The same ``(epoch, seq)`` always gets the same ``ts``, as in a real replay.
     """

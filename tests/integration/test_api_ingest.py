@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from cp_helpers import bearer, gzipped, make_batch
 from sqlalchemy import func, select, text
 
 from controlplane.db.models import Host, telemetry
@@ -13,7 +14,6 @@ from controlplane.db.session import Database
 from controlplane.domain.auth.tokens import Role
 from controlplane.metrics import AGENT_SPOOL_DROPPED, INGEST_BATCHES, INGEST_DUPLICATES, INGEST_SAMPLES
 from controlplane.provision import create_api_token
-from cp_helpers import bearer, gzipped, make_batch
 
 if TYPE_CHECKING:
     from litestar.testing import AsyncTestClient
@@ -94,7 +94,9 @@ async def test_host_row_tracks_latest_sample_facts_and_spool_drops(client, token
     assert host.agent_version == "0.1.0"
     assert host.epoch == 7
     assert host.latest_sample is not None and host.latest_sample["seq"] == 14  # the older batch did not win
-    assert host.latest_ts is not None and host.latest_ts.timestamp() == pytest.approx(newest["samples"][-1]["ts"])
+    assert host.latest_ts is not None and host.latest_ts.timestamp() == pytest.approx(
+        newest["samples"][-1]["ts"]
+    )
     assert host.spool_dropped_total == 5
     assert AGENT_SPOOL_DROPPED._value.get() - dropped_before == 5
     assert host.first_seen is not None and host.last_seen is not None
@@ -105,7 +107,11 @@ async def test_postgres_path_goes_through_copy_staging_and_partitions(client, to
     async with clean_pg.session_scope() as session:
         # Rows land in the partitioned table (the DEFAULT partition until the daily ones exist).
         per_partition = dict(
-            (await session.execute(text("SELECT tableoid::regclass::text, count(*) FROM telemetry GROUP BY 1"))).all()
+            (
+                await session.execute(
+                    text("SELECT tableoid::regclass::text, count(*) FROM telemetry GROUP BY 1")
+                )
+            ).all()
         )
         stored = (await session.execute(select(telemetry).order_by(telemetry.c.seq))).mappings().all()
     assert sum(per_partition.values()) == 5

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from cp_helpers import bearer, gzipped, make_batch, settings_for
 from sqlalchemy import func, select, update
 
 from agent.wire import MAX_SAMPLES_PER_BATCH
@@ -16,7 +17,6 @@ from controlplane.db.models import ApiToken, Host, telemetry
 from controlplane.domain.auth.tokens import Role
 from controlplane.metrics import INGEST_REJECTED
 from controlplane.provision import create_api_token
-from cp_helpers import bearer, gzipped, make_batch, settings_for
 
 if TYPE_CHECKING:
     from controlplane.db.session import Database
@@ -52,7 +52,13 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("empty body", b"", {}, 400, "empty_body"),
     ("wrong type", with_sample(cpu_util="high"), {}, 422, "invalid_schema"),
     ("bool for float", with_sample(cpu_util=True), {}, 422, "invalid_schema"),
-    ("missing field", body({"host_id": "web-1", "agent_version": "1", "samples": []}), {}, 422, "invalid_schema"),
+    (
+        "missing field",
+        body({"host_id": "web-1", "agent_version": "1", "samples": []}),
+        {},
+        422,
+        "invalid_schema",
+    ),
     ("unknown top field", body(make_batch("web-1", n=2, extra_field=1)), {}, 422, "invalid_schema"),
     ("unknown sample field", with_sample(gpu_util=3.0), {}, 422, "invalid_schema"),
     ("NaN literal", raw_sample('"cpu_util":NaN'), {}, 400, "malformed_json"),
@@ -77,7 +83,13 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("bad gzip", b"\x1f\x8b\x08\x00not really gzip", GZIP, 400, "bad_gzip"),
     ("truncated gzip", truncated_gzip(), GZIP, 400, "bad_gzip"),
     ("gzip header but plain json", body(make_batch("web-1", n=1)), GZIP, 400, "bad_gzip"),
-    ("unknown encoding", body(make_batch("web-1", n=1)), {"Content-Encoding": "br"}, 415, "unsupported_encoding"),
+    (
+        "unknown encoding",
+        body(make_batch("web-1", n=1)),
+        {"Content-Encoding": "br"},
+        415,
+        "unsupported_encoding",
+    ),
     ("wrong media type", b"cpu=3", {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
     ("another host", body(make_batch("web-2", n=3)), {}, 403, "forbidden_host"),
 ]
@@ -131,7 +143,9 @@ async def test_body_over_the_raw_limit_is_413(make_client, pg_url, tokens, clean
         response = await small_client.post("/api/v1/telemetry", content=big, headers=bearer(tokens["agent"]))
         assert_problem(response, 413)
         compressed = await small_client.post(
-            "/api/v1/telemetry", content=gzipped(make_batch("web-1", n=5)), headers={**bearer(tokens["agent"]), **GZIP}
+            "/api/v1/telemetry",
+            content=gzipped(make_batch("web-1", n=5)),
+            headers={**bearer(tokens["agent"]), **GZIP},
         )
         assert compressed.status_code == 200, "the limit applies to the bytes as sent"
     async with clean_pg.session_scope() as session:
@@ -187,7 +201,9 @@ async def test_expired_and_revoked_tokens_are_401_at_once(client, clean_pg) -> N
         await session.execute(
             update(ApiToken).where(ApiToken.id == agent.token_id).values(revoked_at=datetime.now(UTC))
         )
-    revoked = await client.post("/api/v1/telemetry", content=body(make_batch(n=2)), headers=bearer(agent.token))
+    revoked = await client.post(
+        "/api/v1/telemetry", content=body(make_batch(n=2)), headers=bearer(agent.token)
+    )
     assert "revoked" in assert_problem(revoked, 401)["detail"]
 
     expiring = await create_api_token(clean_pg, Role.AGENT, host_id="web-1", ttl_seconds=60)
@@ -197,13 +213,17 @@ async def test_expired_and_revoked_tokens_are_401_at_once(client, clean_pg) -> N
             .where(ApiToken.id == expiring.token_id)
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-    expired = await client.post("/api/v1/telemetry", content=body(make_batch(n=2)), headers=bearer(expiring.token))
+    expired = await client.post(
+        "/api/v1/telemetry", content=body(make_batch(n=2)), headers=bearer(expiring.token)
+    )
     assert "expired" in assert_problem(expired, 401)["detail"]
     async with clean_pg.session_scope() as session:
         assert await session.scalar(select(func.count()).select_from(telemetry)) == 1
 
 
 async def test_viewer_may_not_write(client, tokens, clean_pg) -> None:
-    response = await client.post("/api/v1/telemetry", content=body(make_batch()), headers=bearer(tokens["viewer"]))
+    response = await client.post(
+        "/api/v1/telemetry", content=body(make_batch()), headers=bearer(tokens["viewer"])
+    )
     assert_problem(response, 403)
     await assert_nothing_stored(clean_pg)
