@@ -1,0 +1,87 @@
+"""Resolve a registered model by alias and load its serving bundle.
+
+This is the only place in ``analytics.serving`` that touches MLflow, and it imports MLflow inside the
+function: importing ``analytics.serving`` never does. MLflow is used only to resolve
+``models:/<name>@<alias>`` and download the model's files; scoring then needs numpy and LightGBM alone.
+A control plane that wants no MLflow at all can ship the bundle directory and call ``load_bundle``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from analytics.serving._predictor import Predictor, load_bundle
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["BUNDLE_ARTIFACT", "load_registered", "resolve_version"]
+
+BUNDLE_ARTIFACT = "bundle"
+"""Directory of the bundle inside the registered (pyfunc) model's artifacts: ``artifacts/bundle``."""
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    # MLflow warns about its own type hints on import; that is noise for a caller of this package.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def resolve_version(tracking_uri: str, name: str, alias: str = "champion") -> str:
+    """The model version number an alias points at.
+
+    Args:
+        tracking_uri: MLflow tracking (and registry) URI.
+        name: Registered model name.
+        alias: Alias, e.g. ``champion`` or ``challenger``.
+
+    Returns:
+        The version, as MLflow's string.
+    """
+    with _quiet():
+        from mlflow import MlflowClient  # lazy: serving never imports MLflow eagerly
+
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        return str(client.get_model_version_by_alias(name, alias).version)
+
+
+def load_registered(
+    tracking_uri: str, name: str, alias: str = "champion", dst: str | Path | None = None
+) -> Predictor:
+    """Download the bundle of ``models:/<name>@<alias>`` and load it.
+
+    MLflow is imported lazily here, only to resolve the alias and fetch the files.
+
+    Args:
+        tracking_uri: MLflow tracking (and registry) URI.
+        name: Registered model name.
+        alias: Alias to resolve.
+        dst: Where to download the model; a new temporary directory when omitted.
+
+    Returns:
+        The loaded :class:`Predictor`; ``predictor.spec`` tells its threshold, features and step.
+
+    Raises:
+        FileNotFoundError: The registered model has no serving bundle.
+    """
+    target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="cloudsense-model-"))
+    with _quiet():
+        import mlflow  # lazy: serving never imports MLflow eagerly
+        from mlflow.artifacts import download_artifacts
+
+        mlflow.set_registry_uri(tracking_uri)
+        local = download_artifacts(
+            artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
+        )
+    candidates = [Path(local) / "artifacts" / BUNDLE_ARTIFACT, Path(local) / BUNDLE_ARTIFACT]
+    for candidate in candidates:
+        if (candidate / "bundle.json").is_file():
+            return load_bundle(candidate)
+    msg = f"models:/{name}@{alias} has no serving bundle (looked in {', '.join(map(str, candidates))})"
+    raise FileNotFoundError(msg)

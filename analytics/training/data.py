@@ -1,0 +1,161 @@
+"""Read a featured, labelled dataset (the ETL's output) into memory for training.
+
+The ETL writes ``FEATURES/data/date=.../*.parquet`` (host_id, timestamp, resampled metrics, features,
+labels) and ``FEATURES/_feature_set.json`` (version, feature names, step, label settings). Training reads
+both with pyarrow: a few million rows of float64 fit in memory, and LightGBM wants numpy anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+    from analytics.settings import LabelSettings
+
+__all__ = ["FEATURE_SET_FILE", "FeatureData", "from_frame", "load_features"]
+
+FEATURE_SET_FILE = "_feature_set.json"
+
+
+@dataclass
+class FeatureData:
+    """A featured, labelled dataset: one row per host and step, sorted by host then time."""
+
+    frame: pd.DataFrame
+    """host_id, timestamp, metrics, features, ``label[_<r>]``, ``exhausted[_<r>]``, ``tte[_<r>]_seconds``."""
+    feature_names: list[str]
+    """Model inputs, in order."""
+    step_seconds: int
+    """Resampling step."""
+    feature_set_version: str
+    """Version of the feature specification."""
+    resources: tuple[str, ...]
+    """Resources the labels cover."""
+    horizon_seconds: int
+    """Label horizon."""
+    threshold_percent: float = 95.0
+    """Exhaustion threshold the labels used."""
+    min_duration_seconds: int = 180
+    """Minimum episode duration the labels used."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Anything else the feature-set file recorded."""
+
+    def matrix(self, mask: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+        """Feature matrix (float64, NaN for missing) of all rows or of ``mask``."""
+        frame = self.frame if mask is None else self.frame.loc[mask]
+        return np.asarray(frame[self.feature_names].to_numpy(dtype=np.float64, na_value=np.nan))
+
+    def column(self, name: str, mask: NDArray[np.bool_] | None = None) -> NDArray[Any]:
+        """One column as numpy (all rows or ``mask``)."""
+        values: NDArray[Any] = np.asarray(self.frame[name].to_numpy())
+        return values if mask is None else values[mask]
+
+
+def _feature_names(spec: dict[str, Any]) -> list[str]:
+    for key in ("feature_names", "features"):
+        names = spec.get(key)
+        if isinstance(names, list) and names:
+            return [n if isinstance(n, str) else str(n["name"]) for n in names]
+    raise ValueError(f"{FEATURE_SET_FILE} lists no feature names (keys: {sorted(spec)})")
+
+
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.drop(columns=[c for c in ("date",) if c in frame.columns])
+    frame["host_id"] = frame["host_id"].astype(str)
+    frame["timestamp"] = frame["timestamp"].astype(np.int64)
+    for column in frame.columns:
+        if column == "label" or column.startswith(("label_", "exhausted")):
+            frame[column] = frame[column].fillna(0).astype(np.int8)
+    return frame.sort_values(["host_id", "timestamp"], kind="stable").reset_index(drop=True)
+
+
+def from_frame(
+    frame: pd.DataFrame,
+    feature_names: Sequence[str],
+    *,
+    step_seconds: int,
+    feature_set_version: str,
+    label: LabelSettings,
+) -> FeatureData:
+    """Wrap an in-memory featured frame (e.g. a backtest's Spark output converted to pandas).
+
+    Args:
+        frame: The featured, labelled rows.
+        feature_names: Model inputs.
+        step_seconds: Resampling step.
+        feature_set_version: Version of the feature specification.
+        label: The label definition the rows were labelled with.
+
+    Returns:
+        The dataset, sorted by host then time.
+    """
+    missing = [c for c in ("host_id", "timestamp", "label", "exhausted", *feature_names) if c not in frame]
+    if missing:
+        raise ValueError(f"featured frame lacks columns: {missing}")
+    return FeatureData(
+        frame=_normalise(frame.copy()),
+        feature_names=list(feature_names),
+        step_seconds=int(step_seconds),
+        feature_set_version=str(feature_set_version),
+        resources=tuple(label.resources),
+        horizon_seconds=int(label.horizon_seconds),
+        threshold_percent=float(label.threshold_percent),
+        min_duration_seconds=int(label.min_duration_seconds),
+    )
+
+
+def load_features(path: str | Path, label: LabelSettings) -> FeatureData:
+    """Read an ETL output directory.
+
+    Args:
+        path: The ``FEATURES`` directory.
+        label: Label settings, used where the feature-set file does not record them.
+
+    Returns:
+        The dataset, sorted by host then time.
+
+    Raises:
+        FileNotFoundError: ``path`` has no feature-set file or no data.
+    """
+    import pyarrow.dataset as ds
+
+    root = Path(path)
+    spec_path = root / FEATURE_SET_FILE
+    if not spec_path.is_file():
+        raise FileNotFoundError(f"{spec_path} not found: is {root} the output of 'cloudsense etl'?")
+    spec: dict[str, Any] = json.loads(spec_path.read_text())
+    data_dir = root / "data" if (root / "data").is_dir() else root
+    dataset = ds.dataset(str(data_dir), format="parquet", partitioning="hive", exclude_invalid_files=True)
+    frame = dataset.to_table().to_pandas()
+    if frame.empty:
+        raise FileNotFoundError(f"{data_dir} holds no rows")
+    names = _feature_names(spec)
+    label_spec: dict[str, Any] = spec.get("label") or spec.get("label_settings") or {}
+    data = from_frame(
+        frame,
+        names,
+        step_seconds=int(spec.get("step_seconds") or _infer_step(frame)),
+        feature_set_version=str(spec.get("feature_set_version", "unknown")),
+        label=label.model_copy(update={k: v for k, v in label_spec.items() if k in type(label).model_fields}),
+    )
+    data.extra = {k: v for k, v in spec.items() if k not in {"feature_names", "features"}}
+    return data
+
+
+def _infer_step(frame: pd.DataFrame) -> int:
+    diffs = frame.sort_values(["host_id", "timestamp"])["timestamp"].diff()
+    same = frame.sort_values(["host_id", "timestamp"])["host_id"].eq(
+        frame.sort_values(["host_id", "timestamp"])["host_id"].shift()
+    )
+    positive = diffs[same & (diffs > 0)]
+    return int(positive.median()) if len(positive) else 60

@@ -1,0 +1,254 @@
+"""Fit everything on a split and score it on test: the core shared by ``train`` and ``backtest``.
+
+Order of work, and which split each step may see:
+
+1. baselines scored on every row; their window and threshold chosen on **validation**;
+2. LightGBM and Random Forest tuned by Optuna (fit on **train**, objective on **validation**), then
+   refit with the best parameters (LightGBM with the best trial's number of rounds);
+3. each model calibrated (isotonic) and its threshold chosen (max F1) on **validation**;
+4. time-to-exhaustion regressors per resource (fit on train, early stopping on validation);
+5. every predictor scored on **test** only, with the same code and on the same rows.
+
+Rows inside an exhaustion episode (``exhausted == 1``) are never fitted on and never scored as onset
+examples; they only locate episode onsets for the lead time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import structlog
+
+from analytics.evaluation.metrics import METRIC_NAMES, choose_threshold
+from analytics.evaluation.scoring import (
+    BaselineScores,
+    Evaluation,
+    PredictorOutput,
+    baseline_output,
+    evaluate,
+    fit_baselines,
+    model_output,
+)
+from analytics.training import lightgbm as lgbm
+from analytics.training import random_forest as rf
+from analytics.training.calibration import apply_calibration, fit_calibration
+from analytics.training.tte import TteModel, fit_tte
+from analytics.training.tuning import StudySummary, fingerprint, run_study
+
+if TYPE_CHECKING:
+    import lightgbm
+    from numpy.typing import NDArray
+    from sklearn.ensemble import RandomForestClassifier
+
+    from analytics.serving import CalibrationSpec
+    from analytics.training.data import FeatureData
+    from analytics.training.split import Split
+
+__all__ = ["ModelFit", "TrainResult", "train_and_evaluate", "untrained_metrics"]
+
+log = structlog.get_logger()
+
+UNTRAINED = "models not trained: the train period has no positive onset row"
+MODEL_DEFAULT_THRESHOLD = 0.5
+"""Model threshold when validation has no positive row."""
+
+
+@dataclass
+class ModelFit:
+    """One fitted, calibrated model."""
+
+    name: str
+    """``lightgbm`` or ``random_forest``."""
+    model: Any
+    """``lightgbm.Booster`` or ``RandomForestClassifier``."""
+    calibration: CalibrationSpec
+    """Raw score -> probability, fitted on validation."""
+    threshold: float
+    """Alarm threshold on the calibrated probability, chosen on validation."""
+    threshold_rule: str
+    """How the threshold was chosen."""
+    study: StudySummary
+    """The tuning study."""
+    validation_probability: NDArray[np.float64]
+    """Calibrated probability of the validation onset rows (the threshold was chosen on these)."""
+
+
+@dataclass
+class TrainResult:
+    """Everything a training run produced."""
+
+    data: FeatureData
+    """The dataset."""
+    split: Split
+    """The split."""
+    models: dict[str, ModelFit]
+    """Fitted models by name (empty when train has no positive row)."""
+    baselines: BaselineScores
+    """Baseline scores and validation-chosen parameters."""
+    tte: dict[str, TteModel]
+    """Time-to-exhaustion models by resource."""
+    evaluation: Evaluation
+    """Test metrics of every predictor."""
+    validation_labels: NDArray[np.int8]
+    """Labels of the validation onset rows."""
+    notes: list[str] = field(default_factory=list)
+    """Why some things are missing (no positives, no TTE model, ...)."""
+
+    @property
+    def booster(self) -> lightgbm.Booster | None:
+        """The LightGBM classifier, if trained."""
+        fit = self.models.get("lightgbm")
+        return None if fit is None else fit.model
+
+    @property
+    def forest(self) -> RandomForestClassifier | None:
+        """The Random Forest, if trained."""
+        fit = self.models.get("random_forest")
+        return None if fit is None else fit.model
+
+
+def _predict(name: str, model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    if name == "lightgbm":
+        return np.asarray(model.predict(x), dtype=np.float64)
+    return rf.positive_proba(model, x)
+
+
+def train_and_evaluate(
+    data: FeatureData,
+    split: Split,
+    *,
+    trials: int,
+    timeout: float | None,
+    seed: int,
+    storage: str | None,
+    show_progress: bool = True,
+) -> TrainResult:
+    """Tune, fit, calibrate and threshold both models; fit TTE models; score everything on test.
+
+    Args:
+        data: The featured dataset.
+        split: A checked split of ``data.frame``.
+        trials: Optuna trials per model family.
+        timeout: Seconds per study (``None``: no limit).
+        seed: Seed of samplers, subsampling and models.
+        storage: Optuna RDB storage URL (``None``: in memory).
+        show_progress: Draw progress bars.
+
+    Returns:
+        The result; metrics are NaN with a note where a split has no positive row.
+    """
+    frame = data.frame
+    onset = frame["exhausted"].to_numpy() == 0
+    y = frame["label"].to_numpy().astype(np.int8)
+    rows = {"train": split.train & onset, "validation": split.validation & onset, "test": split.test & onset}
+    notes: list[str] = []
+    for period, mask in rows.items():
+        if not y[mask].any():
+            notes.append(f"no positive onset rows in {period}")
+    baselines = fit_baselines(
+        frame,
+        data.resources,
+        rows["validation"],
+        step_seconds=data.step_seconds,
+        horizon_seconds=data.horizon_seconds,
+    )
+    x = {period: data.matrix(mask) for period, mask in rows.items()}
+    x_test_all = data.matrix(split.test)
+    models: dict[str, ModelFit] = {}
+    key = fingerprint(
+        version=data.feature_set_version,
+        features=data.feature_names,
+        rows=len(frame),
+        scheme=split.scheme,
+        info=split.info,
+        seed=seed,
+    )
+    if y[rows["train"]].any():
+        y_tr, y_va = y[rows["train"]], y[rows["validation"]]
+        lgb_data = lgbm.LightGBMData(x["train"], y_tr, x["validation"], y_va, data.feature_names)
+        study = run_study(
+            f"lightgbm-{key}",
+            lgbm.make_objective(lgb_data, seed),
+            storage=storage,
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            show_progress=show_progress,
+        )
+        rounds = int(study.best_attrs.get("best_iteration", lgbm.MAX_ROUNDS))
+        booster = lgbm.fit(lgb_data, study.best_params | {"bagging_freq": 1}, seed=seed, rounds=rounds)
+        models["lightgbm"] = _calibrated("lightgbm", booster, study, x["validation"], y_va)
+        rf_data = rf.RandomForestData(x["train"], y_tr, x["validation"], y_va, seed=seed)
+        study = run_study(
+            f"random_forest-{key}",
+            rf.make_objective(rf_data, seed),
+            storage=storage,
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            show_progress=show_progress,
+        )
+        forest = rf.fit(rf_data, study.best_params, seed=seed)
+        models["random_forest"] = _calibrated("random_forest", forest, study, x["validation"], y_va)
+    else:
+        notes.append(UNTRAINED)
+    tte: dict[str, TteModel] = {}
+    for resource in data.resources:
+        column = f"tte_{resource}_seconds"
+        if column not in frame:
+            continue
+        seconds = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        fitted = fit_tte(
+            resource,
+            x,
+            {p: seconds[m] for p, m in rows.items()},
+            data.feature_names,
+            horizon_seconds=data.horizon_seconds,
+            seed=seed,
+        )
+        if fitted is None:
+            notes.append(f"no time-to-exhaustion model for {resource}: too few exhaustion examples")
+        else:
+            tte[resource] = fitted
+    outputs: dict[str, PredictorOutput] = {}
+    test_frame = frame.loc[split.test]
+    for name, fit in models.items():
+        probability = apply_calibration(fit.calibration, _predict(name, fit.model, x_test_all))
+        outputs[name] = model_output(probability, fit.threshold)
+    for name, score in baselines.scores.items():
+        outputs[name] = baseline_output(score[split.test], baselines.params[name]["threshold"])
+    evaluation = evaluate(test_frame, outputs, horizon_seconds=data.horizon_seconds, resources=data.resources)
+    for name in ("random_forest", "lightgbm"):  # reversed: each goes to the front
+        if name not in models:
+            evaluation.table = {name: untrained_metrics(UNTRAINED)} | evaluation.table
+    for name, metrics in evaluation.table.items():
+        log.info("test_metrics", predictor=name, **{k: v for k, v in metrics.items() if k != "note"})
+    return TrainResult(
+        data=data,
+        split=split,
+        models=models,
+        baselines=baselines,
+        tte=tte,
+        evaluation=evaluation,
+        validation_labels=y[rows["validation"]],
+        notes=notes,
+    )
+
+
+def untrained_metrics(reason: str) -> dict[str, Any]:
+    """A table row for a model that could not be trained: every metric NaN, with the reason."""
+    row: dict[str, Any] = dict.fromkeys(METRIC_NAMES, math.nan)
+    return row | {"threshold": math.nan, "rows": 0, "positives": 0, "note": reason}
+
+
+def _calibrated(
+    name: str, model: Any, study: StudySummary, x_val: NDArray[np.float64], y_val: NDArray[np.int8]
+) -> ModelFit:
+    raw = _predict(name, model, x_val)
+    calibration = fit_calibration(raw, y_val)
+    probability = apply_calibration(calibration, raw)
+    threshold, rule = choose_threshold(y_val, probability, default=MODEL_DEFAULT_THRESHOLD)
+    return ModelFit(name, model, calibration, threshold, rule, study, probability)
