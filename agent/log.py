@@ -25,6 +25,7 @@ __all__ = ["ConsoleFormatter", "EventLogger", "JsonFormatter", "bind", "configur
 
 _CONTEXT: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("cloudsense_agent_log")
 _FIELDS_ATTR = "cloudsense_fields"
+_HANDLER_NAME = "cloudsense-agent"
 
 
 def bind(**fields: Any) -> None:
@@ -114,9 +115,11 @@ def configure(settings: LogSettings, stream: IO[str] | None = None) -> None:
     use_json = settings.format == "json" or (settings.format == "auto" and not out.isatty())
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter() if use_json else ConsoleFormatter())
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == _HANDLER_NAME:  # configured twice: replace ours, keep anyone else's
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
     # httpx logs every request at INFO: far too chatty for an agent that posts every 10 s.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import logging
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from agent import wire
 from agent.enroll import Credential, CredentialStore
 from agent.settings import AgentSettings
 
@@ -161,3 +164,58 @@ def store_credential(directory: Path, host_id: str, token: str = TOKEN) -> Crede
     store = CredentialStore(directory / "credential.json")
     store.save(Credential(host_id=host_id, token=token, token_id="tid"))
     return store
+
+
+@pytest.fixture(autouse=True)
+def _remove_cli_log_handler():
+    """``cli.main`` installs a stderr handler on the root logger: take it away after each test."""
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "cloudsense-agent":
+            root.removeHandler(handler)
+
+
+class ThreadedServer:
+    """A :class:`ScriptedServer` on its own event loop in a thread (for sync tests and subprocesses)."""
+
+    def __init__(self) -> None:
+        self.srv = ScriptedServer()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.srv.start(), self.loop).result(10)
+        return self.srv
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.srv.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def threaded_server():
+    with ThreadedServer() as srv:
+        yield srv
+
+
+class FakeHost:
+    """Honours the agent.simulation host contract with constant metrics."""
+
+    def __init__(self, i: int, seed: int) -> None:
+        self.host_id = f"sim-test-{seed}-{i:04d}"
+        self.role = "web"
+        self.facts = wire.HostFacts(hostname=self.host_id, role="web", simulated=True, cpu_cores=2)
+        self.last_ts = 0.0
+
+    def sample_at(self, ts: float) -> dict[str, float]:
+        assert ts >= self.last_ts
+        self.last_ts = ts
+        return {name: 10.0 for name in wire.METRIC_NAMES}
+
+
+def fake_fleet(n_hosts: int, seed: int, start_ts: float) -> list[FakeHost]:
+    return [FakeHost(i, seed) for i in range(n_hosts)]
