@@ -1,0 +1,139 @@
+"""``cloudsense evaluate --dataset FILE.parquet [--model champion] [--json FILE] [--plots DIR]``.
+
+Scores any fleet's dataset (canonical schema; labels are derived from its telemetry by the ETL, with the
+model's own label definition) with a registered model and with the two baselines, on the same rows. The
+baselines use the window and thresholds chosen on the model's validation period (stored in its bundle),
+so nothing is tuned on the data being evaluated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import structlog
+from rich.console import Console
+
+from analytics.evaluation.baselines import static_threshold_score, trend_score
+from analytics.evaluation.plots import write_plots
+from analytics.evaluation.report import print_breakdown, print_table, write_json
+from analytics.evaluation.scoring import Evaluation, baseline_output, evaluate, model_output
+
+if TYPE_CHECKING:
+    from analytics.serving import Predictor
+    from analytics.settings import Settings
+    from analytics.training.data import FeatureData
+
+__all__ = ["add_arguments", "load_model", "run", "score_dataset"]
+
+log = structlog.get_logger()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``cloudsense evaluate``."""
+    parser.add_argument("--dataset", required=True, type=Path, help="Parquet file in the canonical schema")
+    parser.add_argument(
+        "--model",
+        default="champion",
+        help="registry alias (champion, challenger) or a serving-bundle directory",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="write the table as JSON (one object per predictor)"
+    )
+    parser.add_argument("--plots", type=Path, default=None, help="directory for the PNG plots")
+    parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
+
+
+def load_model(model: str, settings: Settings, dst: Path | None = None) -> Predictor:
+    """A serving bundle directory, or the registered model's alias (downloaded into ``dst``)."""
+    from analytics.serving import load_bundle, load_registered
+
+    if Path(model).is_dir():
+        return load_bundle(model)
+    return load_registered(settings.mlflow_tracking_uri(), settings.mlflow.model_name, model, dst=dst)
+
+
+def score_dataset(data: FeatureData, predictor: Predictor) -> Evaluation:
+    """Score every row of a featured dataset with the model and the baselines.
+
+    Args:
+        data: Featured, labelled rows (sorted by host then time).
+        predictor: The model; its bundle carries the baselines' window and thresholds.
+
+    Returns:
+        Metrics of ``lightgbm``, ``static_threshold`` and ``predict_linear`` on the same rows.
+    """
+    spec = predictor.spec
+    frame = data.frame
+    columns = [frame.get(name, np.nan) for name in spec.feature_names]
+    x = np.column_stack([np.broadcast_to(np.asarray(c, dtype=np.float64), len(frame)) for c in columns])
+    probability = predictor.predict(x) if len(frame) else np.zeros(0)
+    resources = spec.resources or list(data.resources)
+    static = spec.baselines.get("static_threshold", {})
+    trend = spec.baselines.get("predict_linear", {})
+    window = int(trend.get("window_seconds", 1800))
+    outputs = {
+        "lightgbm": model_output(probability, spec.threshold),
+        "static_threshold": baseline_output(
+            static_threshold_score(frame, resources), static.get("threshold", 90.0)
+        ),
+        "predict_linear": baseline_output(
+            trend_score(
+                frame,
+                resources,
+                window_seconds=window,
+                horizon_seconds=data.horizon_seconds,
+                step_seconds=data.step_seconds,
+            ),
+            trend.get("threshold", 95.0),
+        ),
+    }
+    return evaluate(frame, outputs, horizon_seconds=data.horizon_seconds, resources=resources)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """``cloudsense evaluate``: print the table, write plots and (optionally) JSON."""
+    from analytics.evaluation.featurize import DatasetError, featurize
+
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="cloudsense-model-") as tmp:
+        predictor = load_model(args.model, settings, Path(tmp))
+    spec = predictor.spec
+    label = settings.label.model_copy(
+        update={
+            "threshold_percent": spec.label_threshold_percent,
+            "min_duration_seconds": spec.label_min_duration_seconds,
+            "horizon_seconds": spec.horizon_seconds,
+            "resources": tuple(spec.resources) or settings.label.resources,
+        }
+    )
+    settings = settings.model_copy(update={"label": label})
+    with tempfile.TemporaryDirectory(prefix="cloudsense-evaluate-") as tmp:
+        try:
+            data = featurize(
+                args.dataset, settings, Path(tmp), step_seconds=spec.step_seconds, master=args.master
+            )
+        except DatasetError as exc:
+            console.print(f"[red]cannot evaluate[/]: {exc}")
+            return 2
+    if data.feature_set_version != spec.feature_set_version:
+        console.print(
+            f"[red]feature set mismatch[/]: the model was trained on version {spec.feature_set_version!r}, "
+            f"the ETL produced {data.feature_set_version!r}; retrain the model"
+        )
+        return 2
+    evaluation = score_dataset(data, predictor)
+    hosts = data.frame["host_id"].nunique()
+    title = f"{args.dataset.name}: {len(data.frame):,} rows, {hosts} hosts ({args.model})"
+    print_table(console, evaluation.table, title)
+    print_breakdown(console, evaluation.breakdown)
+    plots = args.plots or settings.data_dir / "evaluate" / args.dataset.stem
+    written = write_plots(evaluation, plots, models=("lightgbm",))
+    console.print(f"plots: {', '.join(str(p) for p in written.values())}")
+    if args.json:
+        write_json(args.json, evaluation.table)
+        console.print(f"table: {args.json}")
+    return 0
