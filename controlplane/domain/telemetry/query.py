@@ -69,9 +69,10 @@ async def downsample(
     if session.get_bind().dialect.name == "postgresql":
         epoch: Any = func.extract("epoch", telemetry.c.ts)
         bucket = func.floor(epoch / step) * step
-    else:  # SQLite stores UTC text; julianday() reads it
-        epoch = (func.julianday(telemetry.c.ts) - 2440587.5) * 86400.0
-        bucket = cast(epoch / step, Integer) * step
+    else:  # SQLite stores UTC text. Whole seconds are exact (julianday() is not), and with an integer
+        # step floor(t / step) == floor(floor(t) / step): integer division is the exact bucket.
+        seconds = cast(func.strftime("%s", telemetry.c.ts), Integer)
+        bucket = seconds.op("/")(step) * step  # raw "/": integer division in SQLite
     bucket = bucket.label("bucket")
     query = (
         select(
