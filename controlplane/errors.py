@@ -17,6 +17,9 @@ Hierarchy::
      ├── Unprocessable                   422  ...:unprocessable         schema, range, NaN, timestamps
      ├── Overloaded                      429  ...:overloaded            with Retry-After
      └── Unavailable                     503  ...:unavailable           not ready (database, migrations)
+
+Database outages (connection refused or lost, pool exhausted, SQLite busy) are answered 503 with
+``Retry-After`` rather than 500: the request may succeed when retried, and agents retry 503.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any, ClassVar
 import structlog
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
+from sqlalchemy import exc as sa_exc
 
 __all__ = [
     "BadRequest",
@@ -191,7 +195,27 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     )
 
 
+TRANSIENT_DB_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+"""Errors that mean "the database is unreachable or busy now", not "this request is wrong"."""
+DB_RETRY_AFTER_SECONDS = 5
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT_DB_ERRORS):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
+    if _is_transient(exc):
+        log.warning("database_unavailable", error=type(exc).__name__, cause=type(exc.__cause__).__name__)
+        return ProblemDetailsException(
+            detail="The database is unavailable; retry later.",
+            status_code=503,
+            headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
+            type_=PROBLEM_URN + "unavailable",
+            title=HTTPStatus(503).phrase,
+        )
     log.error("internal_error", exc_info=exc)
     return _internal()
 
