@@ -36,7 +36,9 @@ def start_agent(url: str, state: Path, log: Path) -> subprocess.Popen[bytes]:
         "CLOUDSENSE_AGENT__BACKOFF_CAP_SECONDS": "0.2",
     }
     with log.open("ab") as err:
-        return subprocess.Popen([sys.executable, "-m", "agent", "run"], env=env, stdout=subprocess.DEVNULL, stderr=err)
+        return subprocess.Popen(
+            [sys.executable, "-m", "agent", "run"], env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
 
 
 def wait_for(predicate, what: str, limit: float = 60.0) -> None:
@@ -45,6 +47,11 @@ def wait_for(predicate, what: str, limit: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def unacked(state: Path) -> int:
+    stats = inspect_spool(state / "spool")
+    return stats.unacked_samples if stats else 0
 
 
 def accepted(server: ScriptedServer, ok: set[int]) -> list[tuple[int, int]]:
@@ -67,7 +74,7 @@ def test_sigkill_loses_nothing_and_sigterm_stops_cleanly(tmp_path: Path):
         agent = start_agent(server.url, state, log)
         try:
             wait_for(lambda: len(server.telemetry()) >= 3, "retries against the 503s")
-            wait_for(lambda: (inspect_spool(state / "spool") or _zero).unacked_samples >= 5, "a backlog")
+            wait_for(lambda: unacked(state) >= 5, "a backlog")
             agent.send_signal(signal.SIGKILL)
             agent.wait(10)
         finally:
@@ -101,10 +108,3 @@ def test_sigkill_loses_nothing_and_sigterm_stops_cleanly(tmp_path: Path):
     assert {"agent_started", "shipping_retry", "agent_stopped"} <= events
     assert all(line.get("host_id") == HOST for line in lines if line["event"] == "shipping_retry")
     assert "t0ken" not in log.read_text()  # never log secrets
-
-
-class _Zero:
-    unacked_samples = 0
-
-
-_zero = _Zero()
