@@ -16,6 +16,7 @@ examples; they only locate episode onsets for the lead time.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,8 @@ class TrainResult:
     """Labels of the validation onset rows."""
     notes: list[str] = field(default_factory=list)
     """Why some things are missing (no positives, no TTE model, ...)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each phase."""
 
     @property
     def booster(self) -> lightgbm.Booster | None:
@@ -144,10 +147,8 @@ def train_and_evaluate(
     onset = frame["exhausted"].to_numpy() == 0
     y = frame["label"].to_numpy().astype(np.int8)
     rows = {"train": split.train & onset, "validation": split.validation & onset, "test": split.test & onset}
-    notes: list[str] = []
-    for period, mask in rows.items():
-        if not y[mask].any():
-            notes.append(f"no positive onset rows in {period}")
+    notes = [f"no positive onset rows in {p}" for p, mask in rows.items() if not y[mask].any()]
+    clock = _Clock()
     baselines = fit_baselines(
         frame,
         data.resources,
@@ -156,43 +157,19 @@ def train_and_evaluate(
         horizon_seconds=data.horizon_seconds,
     )
     x = {period: data.matrix(mask) for period, mask in rows.items()}
-    x_test_all = data.matrix(split.test)
+    clock.lap("baselines and matrices")
     models: dict[str, ModelFit] = {}
-    key = fingerprint(
-        version=data.feature_set_version,
-        features=data.feature_names,
-        rows=len(frame),
-        scheme=split.scheme,
-        info=split.info,
-        seed=seed,
-    )
     if y[rows["train"]].any():
-        y_tr, y_va = y[rows["train"]], y[rows["validation"]]
-        lgb_data = lgbm.LightGBMData(x["train"], y_tr, x["validation"], y_va, data.feature_names)
-        study = run_study(
-            f"lightgbm-{key}",
-            lgbm.make_objective(lgb_data, seed),
-            storage=storage,
-            trials=trials,
-            timeout=timeout,
+        key = fingerprint(
+            version=data.feature_set_version,
+            features=data.feature_names,
+            rows=len(frame),
+            scheme=split.scheme,
+            info=split.info,
             seed=seed,
-            show_progress=show_progress,
         )
-        rounds = int(study.best_attrs.get("best_iteration", lgbm.MAX_ROUNDS))
-        booster = lgbm.fit(lgb_data, study.best_params | {"bagging_freq": 1}, seed=seed, rounds=rounds)
-        models["lightgbm"] = _calibrated("lightgbm", booster, study, x["validation"], y_va)
-        rf_data = rf.RandomForestData(x["train"], y_tr, x["validation"], y_va, seed=seed)
-        study = run_study(
-            f"random_forest-{key}",
-            rf.make_objective(rf_data, seed),
-            storage=storage,
-            trials=trials,
-            timeout=timeout,
-            seed=seed,
-            show_progress=show_progress,
-        )
-        forest = rf.fit(rf_data, study.best_params, seed=seed)
-        models["random_forest"] = _calibrated("random_forest", forest, study, x["validation"], y_va)
+        tuning = {"storage": storage, "trials": trials, "timeout": timeout, "seed": seed}
+        models = _fit_models(x, y, rows, data.feature_names, key, tuning, show_progress, clock)
     else:
         notes.append(UNTRAINED)
     tte: dict[str, TteModel] = {}
@@ -213,17 +190,20 @@ def train_and_evaluate(
             notes.append(f"no time-to-exhaustion model for {resource}: too few exhaustion examples")
         else:
             tte[resource] = fitted
+    clock.lap("time-to-exhaustion models")
     outputs: dict[str, PredictorOutput] = {}
-    test_frame = frame.loc[split.test]
+    x_test_all = data.matrix(split.test)
     for name, fit in models.items():
         probability = apply_calibration(fit.calibration, _predict(name, fit.model, x_test_all))
         outputs[name] = model_output(probability, fit.threshold)
     for name, score in baselines.scores.items():
         outputs[name] = baseline_output(score[split.test], baselines.params[name]["threshold"])
+    test_frame = frame.loc[split.test]
     evaluation = evaluate(test_frame, outputs, horizon_seconds=data.horizon_seconds, resources=data.resources)
     for name in ("random_forest", "lightgbm"):  # reversed: each goes to the front
         if name not in models:
             evaluation.table = {name: untrained_metrics(UNTRAINED)} | evaluation.table
+    clock.lap("test evaluation")
     for name, metrics in evaluation.table.items():
         log.info("test_metrics", predictor=name, **{k: v for k, v in metrics.items() if k != "note"})
     return TrainResult(
@@ -235,7 +215,55 @@ def train_and_evaluate(
         evaluation=evaluation,
         validation_labels=y[rows["validation"]],
         notes=notes,
+        timings=clock.laps,
     )
+
+
+class _Clock:
+    """Wall time of each phase, for the benchmark and the logs."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
+
+
+def _fit_models(
+    x: dict[str, NDArray[np.float64]],
+    y: NDArray[np.int8],
+    rows: dict[str, NDArray[np.bool_]],
+    feature_names: list[str],
+    key: str,
+    tuning: dict[str, Any],
+    show_progress: bool,
+    clock: _Clock,
+) -> dict[str, ModelFit]:
+    """Tune, refit, calibrate and threshold LightGBM, then the Random Forest."""
+    y_tr, y_va = y[rows["train"]], y[rows["validation"]]
+    seed = int(tuning["seed"])
+    lgb_data = lgbm.LightGBMData(x["train"], y_tr, x["validation"], y_va, feature_names)
+    study = run_study(
+        f"lightgbm-{key}", lgbm.make_objective(lgb_data, seed), show_progress=show_progress, **tuning
+    )
+    clock.lap("lightgbm tuning")
+    rounds = int(study.best_attrs.get("best_iteration", lgbm.MAX_ROUNDS))
+    booster = lgbm.fit(lgb_data, study.best_params | {"bagging_freq": 1}, seed=seed, rounds=rounds)
+    models = {"lightgbm": _calibrated("lightgbm", booster, study, x["validation"], y_va)}
+    del lgb_data
+    clock.lap("lightgbm final fit and calibration")
+    rf_data = rf.RandomForestData(x["train"], y_tr, x["validation"], y_va, seed=seed)
+    study = run_study(
+        f"random_forest-{key}", rf.make_objective(rf_data, seed), show_progress=show_progress, **tuning
+    )
+    clock.lap("random forest tuning")
+    forest = rf.fit(rf_data, study.best_params, seed=seed)
+    models["random_forest"] = _calibrated("random_forest", forest, study, x["validation"], y_va)
+    clock.lap("random forest final fit and calibration")
+    return models
 
 
 def untrained_metrics(reason: str) -> dict[str, Any]:
