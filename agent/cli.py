@@ -11,6 +11,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,10 +80,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, overrides=overrides)
 
 
-def _run_until_signal(factory: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
+def _run_until_signal(
+    factory: Callable[[asyncio.Event], Coroutine[Any, Any, T]], *, io_threads: int = 4
+) -> T:
     async def runner() -> T:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # fsyncs, meta writes and collections run in threads: a few are plenty (each costs memory).
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="agent-io"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         return await factory(stop)
@@ -185,7 +190,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from agent.runner import AgentRunner, ConfigurationError
 
     try:
-        return _run_until_signal(lambda stop: AgentRunner(settings).run(stop))
+        return _run_until_signal(lambda stop: AgentRunner(settings).run(stop), io_threads=2)
     except ConfigurationError as exc:
         print(f"run: {exc}", file=sys.stderr)
         return 2
