@@ -17,11 +17,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import gzip
-import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -29,6 +27,7 @@ import httpx
 import msgspec
 
 from agent import wire
+from agent._pacing import Backoff, Sleep, TokenBucket, parse_retry_after
 from agent.enroll import CredentialUnavailable
 from agent.log import get_logger
 
@@ -51,13 +50,10 @@ __all__ = [
 log = get_logger(__name__)
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403, 404})
-_RETRY_AFTER_MAX_SECONDS = 3600.0
 try:
     AGENT_VERSION = version("cloudsense")
 except PackageNotFoundError:  # running from a source tree
     AGENT_VERSION = "0.0.0"
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 def make_client(settings: AgentSettings, *, max_connections: int = 4) -> httpx.AsyncClient:
@@ -72,68 +68,6 @@ def make_client(settings: AgentSettings, *, max_connections: int = 4) -> httpx.A
         headers={"User-Agent": f"cloudsense-agent/{AGENT_VERSION}"},
         follow_redirects=False,
     )
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date); ``None`` if invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), _RETRY_AFTER_MAX_SECONDS)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    delta = when.timestamp() - (time.time() if now is None else now)
-    return min(max(0.0, delta), _RETRY_AFTER_MAX_SECONDS)
-
-
-class Backoff:
-    """Full-jitter exponential backoff (AWS architecture blog): ``uniform(0, min(cap, base * 2**attempt))``.
-
-    A ``Retry-After`` is a floor: the delay is that plus up to one ``base`` of jitter, so a fleet told to
-    come back in 30 s does not all come back in the same millisecond.
-    """
-
-    def __init__(self, base: float = 1.0, cap: float = 60.0, *, rng: random.Random | None = None) -> None:
-        self.base = base
-        self.cap = cap
-        self._rng = rng or random.Random()
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt + 1``."""
-        delay = self._rng.uniform(0.0, min(self.cap, self.base * 2.0 ** min(attempt, 62)))
-        if retry_after is not None:
-            delay = retry_after + self._rng.uniform(0.0, self.base)
-        return delay
-
-
-class TokenBucket:
-    """Samples per second allowed to the server (``rate <= 0``: unlimited); bursts up to ``capacity``."""
-
-    def __init__(self, rate: float, capacity: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._rate = rate
-        self._capacity = max(capacity, 1.0)
-        self._tokens = self._capacity
-        self._clock = clock
-        self._stamp = clock()
-
-    async def acquire(self, n: int, sleep: Sleep = asyncio.sleep) -> None:
-        """Wait until ``n`` samples (at most ``capacity``) may be sent, and take them."""
-        if self._rate <= 0:
-            return
-        need = min(float(n), self._capacity)
-        while True:
-            now = self._clock()
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            if self._tokens >= need:
-                self._tokens -= need
-                return
-            await sleep((need - self._tokens) / self._rate)
 
 
 class ShipperStats(msgspec.Struct, kw_only=True):

@@ -10,9 +10,10 @@ Layout of a spool directory::
 from __future__ import annotations
 
 from agent.spool._commit import GroupCommitter
+from agent.spool._deadletter import DEAD_LETTER_NAME
 from agent.spool._inspect import inspect_spool
-from agent.spool._meta import SpoolMeta
-from agent.spool._spool import DEAD_LETTER_NAME, Spool, SpoolClosed, SpoolStats
+from agent.spool._meta import SpoolMeta, SpoolStats
+from agent.spool._spool import Spool, SpoolClosed
 
 __all__ = [
     "DEAD_LETTER_NAME",

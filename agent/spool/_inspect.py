@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.spool._format import RECORD_HEADER, SEGMENT_HEADER, parse_segment_name, read_record
-from agent.spool._meta import read_meta
-from agent.spool._spool import SpoolStats
+from agent.spool._meta import SpoolStats, read_meta
 
 __all__ = ["inspect_spool"]
 

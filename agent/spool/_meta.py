@@ -8,7 +8,7 @@ import msgspec
 
 from agent._fs import atomic_write
 
-__all__ = ["META_NAME", "SpoolMeta", "read_meta", "write_meta"]
+__all__ = ["META_NAME", "SpoolMeta", "SpoolStats", "read_meta", "write_meta"]
 
 META_NAME = "meta.json"
 
@@ -35,6 +35,33 @@ class SpoolMeta(msgspec.Struct, kw_only=True):
     """Samples moved to the dead-letter file because the server refused them as invalid."""
     created_at: float = 0.0
     """Unix time the spool (and its epoch) was created."""
+
+
+class SpoolStats(msgspec.Struct, kw_only=True):
+    """A spool's depth and counters."""
+
+    epoch: int
+    """The spool's epoch."""
+    next_seq: int
+    """Seq the next sample gets."""
+    acked_seq: int
+    """Everything at or below is settled."""
+    unacked_samples: int
+    """Samples on disk not yet acknowledged."""
+    unacked_bytes: int
+    """Bytes of those samples (whole segments are counted pro rata)."""
+    segments: int
+    """Segment files."""
+    disk_bytes: int
+    """Bytes of all segment files."""
+    dropped_total: int
+    """Dropped by the size cap (cumulative)."""
+    lost_total: int
+    """Lost to corruption (cumulative)."""
+    truncated_total: int
+    """Corrupt tails cut (cumulative)."""
+    dead_letter_total: int
+    """Samples moved to the dead-letter file (cumulative)."""
 
 
 _DECODER = msgspec.json.Decoder(SpoolMeta)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,14 +13,14 @@ import msgspec
 from agent import wire
 from agent._fs import fsync_dir
 from agent.log import get_logger
+from agent.spool._deadletter import DEAD_LETTER_NAME, append_dead_letter
 from agent.spool._format import MAGIC, SEGMENT_HEADER, encode_record, read_record, segment_name, write_header
-from agent.spool._meta import SpoolMeta, write_meta
+from agent.spool._meta import SpoolMeta, SpoolStats, write_meta
 from agent.spool._recover import SegmentInfo, recover
 
 __all__ = ["DEAD_LETTER_NAME", "Spool", "SpoolClosed", "SpoolStats"]
 
 log = get_logger(__name__)
-DEAD_LETTER_NAME = "dead-letter.jsonl"
 MIB = 1024 * 1024
 # Seq numbers are reserved in blocks in the meta file (see SpoolMeta.seq_reserved).
 _RESERVE = 1 << 16
@@ -30,33 +28,6 @@ _RESERVE = 1 << 16
 
 class SpoolClosed(RuntimeError):
     """The spool was closed."""
-
-
-class SpoolStats(msgspec.Struct, kw_only=True):
-    """A spool's depth and counters."""
-
-    epoch: int
-    """The spool's epoch."""
-    next_seq: int
-    """Seq the next sample gets."""
-    acked_seq: int
-    """Everything at or below is settled."""
-    unacked_samples: int
-    """Samples on disk not yet acknowledged."""
-    unacked_bytes: int
-    """Bytes of those samples (whole segments are counted pro rata)."""
-    segments: int
-    """Segment files."""
-    disk_bytes: int
-    """Bytes of all segment files."""
-    dropped_total: int
-    """Dropped by the size cap (cumulative)."""
-    lost_total: int
-    """Lost to corruption (cumulative)."""
-    truncated_total: int
-    """Corrupt tails cut (cumulative)."""
-    dead_letter_total: int
-    """Samples moved to the dead-letter file (cumulative)."""
 
 
 class Spool:
@@ -321,29 +292,15 @@ class Spool:
         """Move samples the server refused as invalid to the dead-letter file, then settle them."""
         if not samples:
             return
-        path = self.directory / DEAD_LETTER_NAME
-        line = (
-            json.dumps(
-                {"at": time.time(), "status": status, "detail": detail[:2000], "samples": len(samples)},
-            ).encode()[:-1]
-            + b', "batch": '
-            + body
-            + b"}\n"
-        )
         with self._meta_lock:
-            try:
-                if (
-                    self._dead_letter_max
-                    and path.exists()
-                    and path.stat().st_size + len(line) > self._dead_letter_max
-                ):
-                    path.replace(path.with_suffix(".1.jsonl"))
-                with path.open("ab") as fh:
-                    fh.write(line)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            except OSError as exc:
-                log.error("dead_letter_write_failed", path=str(path), error=str(exc))
+            append_dead_letter(
+                self.directory / DEAD_LETTER_NAME,
+                samples=len(samples),
+                status=status,
+                detail=detail,
+                body=body,
+                max_bytes=self._dead_letter_max,
+            )
         with self._lock:
             self._meta.dead_letter_total += len(samples)
         self.ack(max(s.seq for s in samples))
