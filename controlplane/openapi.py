@@ -8,14 +8,19 @@ The schema comes from msgspec itself, so it states exactly what ``agent.wire`` e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, cast
 
 import msgspec
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 
 from agent.wire import Batch
 
-__all__ = ["IngestOperation", "inline_schema"]
+__all__ = ["AUTH", "IngestOperation", "Problem", "inline_schema", "problems"]
+
+AUTH = (401, 403, 503)
+"""Statuses every authenticated, database-backed operation may answer."""
 
 
 def inline_schema(type_: Any) -> dict[str, Any]:
@@ -49,3 +54,33 @@ class IngestOperation(Operation):
             description="An agent.wire.Batch as JSON; send Content-Encoding: gzip to compress it.",
             content={"application/json": OpenAPIMediaType(schema=schema)},
         )
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem (``application/problem+json``), as every error of the API is."""
+
+    type: str
+    """Stable problem type, ``urn:cloudsense:problem:<slug>``."""
+    title: str
+    """Short summary of the type."""
+    status: int
+    """HTTP status."""
+    detail: str
+    """What went wrong, for this request."""
+    reason: str | None = None
+    """Ingest refusals: the machine-readable reason (also the metric label)."""
+    errors: list[dict[str, Any]] | None = None
+    """Parameter and body validation errors, one per field."""
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses documenting problem+json answers with these statuses."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type="application/problem+json",
+            description=HTTPStatus(status).phrase,
+            generate_examples=False,
+        )
+        for status in statuses
+    }

@@ -35,6 +35,7 @@ __all__ = [
     "admin_url",
     "create_database",
     "drop_database",
+    "run_sync",
     "throwaway_database",
     "throwaway_database_async",
 ]
@@ -107,7 +108,7 @@ async def throwaway_database_async(prefix: str = "cloudsense_test") -> AsyncIter
         await drop_database(url)
 
 
-def _run(awaitable: Awaitable[Any]) -> Any:
+def run_sync(awaitable: Awaitable[Any]) -> Any:
     """Run a coroutine to completion from sync code, even when this thread already runs a loop."""
     result: dict[str, Any] = {}
 
@@ -128,8 +129,8 @@ def _run(awaitable: Awaitable[Any]) -> Any:
 @contextlib.contextmanager
 def throwaway_database(prefix: str = "cloudsense_test") -> Iterator[str]:
     """A database for the duration of the block (sync form, usable from any thread)."""
-    url: str = _run(create_database(prefix))
+    url: str = run_sync(create_database(prefix))
     try:
         yield url
     finally:
-        _run(drop_database(url))
+        run_sync(drop_database(url))

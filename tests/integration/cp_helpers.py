@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,9 @@ from controlplane.app import create_app
 from controlplane.settings import DatabaseSettings, SchedulerSettings, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
-__all__ = ["T0", "bearer", "gzipped", "live_server", "make_batch", "settings_for"]
+__all__ = ["T0", "bearer", "gzipped", "live_server", "make_batch", "settings_for", "threaded_server"]
 
 
 def settings_for(url: str, **sections: dict[str, Any]) -> Settings:
@@ -94,3 +95,28 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.contextmanager
+def threaded_server(settings: Settings) -> Iterator[str]:
+    """``create_app(settings)`` under uvicorn in a thread with its own event loop (for synchronous clients).
+
+    Yields:
+        The base URL.
+    """
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        for _ in range(1000):
+            if server.started or not thread.is_alive():
+                break
+            time.sleep(0.01)
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()

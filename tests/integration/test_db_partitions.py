@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from cp_helpers import settings_for
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +17,6 @@ from controlplane.domain.telemetry.store import insert_samples
 from controlplane.metrics import JOB_RUNS
 from controlplane.scheduler.locks import job_lock
 from controlplane.scheduler.runner import LeaderElector, SchedulerRunner
-from cp_helpers import settings_for
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

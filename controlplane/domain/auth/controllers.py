@@ -26,6 +26,7 @@ from controlplane.domain.auth.schemas import (
 from controlplane.domain.auth.services import Principal
 from controlplane.domain.auth.tokens import Role
 from controlplane.errors import NotFound
+from controlplane.openapi import AUTH, problems
 from controlplane.settings import Settings
 
 __all__ = ["EnrollController", "TokenController"]
@@ -37,7 +38,12 @@ class EnrollController(Controller):
     path = "/api/v1/enroll"
     tags = ["auth"]
 
-    @post(operation_id="EnrollHost", status_code=HTTP_201_CREATED, security=BEARER)
+    @post(
+        operation_id="EnrollHost",
+        status_code=HTTP_201_CREATED,
+        security=BEARER,
+        responses=problems(400, 401, 422, 503),
+    )
     async def enroll(
         self,
         request: Request[Any, Any, Any],
@@ -61,7 +67,12 @@ class TokenController(Controller):
     dependencies = {"principal": requires(ADMINS)}
     security = BEARER
 
-    @post("/tokens", operation_id="CreateToken", status_code=HTTP_201_CREATED)
+    @post(
+        "/tokens",
+        operation_id="CreateToken",
+        status_code=HTTP_201_CREATED,
+        responses=problems(*AUTH, 400, 422),
+    )
     async def create_token(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -82,7 +93,7 @@ class TokenController(Controller):
             expires_at=issued.expires_at,
         )
 
-    @get("/tokens", operation_id="ListTokens")
+    @get("/tokens", operation_id="ListTokens", responses=problems(*AUTH))
     async def list_tokens(
         self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
     ) -> list[TokenInfo]:
@@ -101,7 +112,12 @@ class TokenController(Controller):
             for r in rows
         ]
 
-    @delete("/tokens/{token_id:uuid}", operation_id="RevokeToken", status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/tokens/{token_id:uuid}",
+        operation_id="RevokeToken",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=problems(*AUTH, 400, 404),
+    )
     async def revoke(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -113,7 +129,12 @@ class TokenController(Controller):
             raise NotFound(f"no token {token_id}")
         await db_session.commit()
 
-    @post("/enrollment-tokens", operation_id="CreateEnrollmentToken", status_code=HTTP_201_CREATED)
+    @post(
+        "/enrollment-tokens",
+        operation_id="CreateEnrollmentToken",
+        status_code=HTTP_201_CREATED,
+        responses=problems(*AUTH, 400, 422),
+    )
     async def create_enrollment_token(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -137,7 +158,7 @@ class TokenController(Controller):
             name=issued.name,
         )
 
-    @get("/enrollment-tokens", operation_id="ListEnrollmentTokens")
+    @get("/enrollment-tokens", operation_id="ListEnrollmentTokens", responses=problems(*AUTH))
     async def list_enrollment_tokens(
         self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
     ) -> list[EnrollmentTokenInfo]:

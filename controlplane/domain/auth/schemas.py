@@ -22,7 +22,7 @@ __all__ = [
     "TokenInfo",
 ]
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 Ttl = Annotated[int, msgspec.Meta(ge=1, le=10 * 365 * 86400)]
 
 

@@ -25,6 +25,7 @@ from controlplane.domain.auth.tokens import (
     secret_matches,
 )
 from controlplane.domain.hosts.services import record_enrollment
+from controlplane.domain.telemetry.validation import has_nul
 from controlplane.errors import NotAuthenticated, Unprocessable
 
 if TYPE_CHECKING:
@@ -209,6 +210,8 @@ async def enroll(
     """
     now = _now()
     parsed = parse(_bearer(authorization))
+    if has_nul(facts):
+        raise Unprocessable("facts may not contain NUL characters")
     if parsed is None or parsed.prefix != ENROLL_PREFIX:
         raise NotAuthenticated("an enrollment token (cse_...) is required")
     row = await session.get(EnrollmentToken, parsed.token_id, populate_existing=True)

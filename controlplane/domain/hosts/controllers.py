@@ -7,16 +7,20 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.wire import HOST_ID_PATTERN
 from controlplane.domain.auth.deps import BEARER, VIEWERS, requires
 from controlplane.domain.auth.services import Principal
 from controlplane.domain.hosts.schemas import HostDetail, HostList, HostStatus
 from controlplane.domain.hosts.services import get_host, list_hosts
+from controlplane.openapi import AUTH, problems
 from controlplane.settings import Settings
 
 __all__ = ["HostController"]
+
+NO_NUL = r"^[^\x00]*$"
 
 SortKey = Literal["host_id", "-host_id", "last_seen", "-last_seen", "role", "-role", "hostname", "-hostname"]
 
@@ -29,7 +33,7 @@ class HostController(Controller):
     dependencies = {"principal": requires(VIEWERS)}
     security = BEARER
 
-    @get(operation_id="ListHosts")
+    @get(operation_id="ListHosts", responses=problems(*AUTH, 400))
     async def list(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -39,11 +43,13 @@ class HostController(Controller):
             HostStatus | None, QueryParameter(description="Only hosts with this status")
         ] = None,
         role: Annotated[
-            str | None, QueryParameter(max_length=64, description="Only hosts with this role")
+            str | None, QueryParameter(max_length=64, pattern=NO_NUL, description="Only hosts with this role")
         ] = None,
         q: Annotated[
             str | None,
-            QueryParameter(max_length=253, description="Substring of host_id or hostname (any case)"),
+            QueryParameter(
+                max_length=253, pattern=NO_NUL, description="Substring of host_id or hostname (any case)"
+            ),
         ] = None,
         sort: Annotated[
             SortKey, QueryParameter(description="Sort key; '-' first for descending")
@@ -64,13 +70,13 @@ class HostController(Controller):
             offset=offset,
         )
 
-    @get("/{host_id:str}", operation_id="GetHost")
+    @get("/{host_id:str}", operation_id="GetHost", responses=problems(*AUTH, 400, 404))
     async def detail(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
-        host_id: FromPath[str],
+        host_id: Annotated[str, PathParameter(pattern=HOST_ID_PATTERN, description="Host identity")],
     ) -> HostDetail:
         """One host: facts, latest sample, last seen, status (up/stale/down)."""
         return await get_host(db_session, host_id, now=datetime.now(UTC), settings=settings.hosts)

@@ -18,6 +18,7 @@ from controlplane.db.session import Database
 from controlplane.domain.hosts.services import count_by_status
 from controlplane.errors import Unavailable
 from controlplane.metrics import HOSTS, MIGRATIONS_AT_HEAD
+from controlplane.openapi import problems
 from controlplane.settings import Settings
 
 __all__ = ["Health", "SystemController"]
@@ -42,7 +43,7 @@ class SystemController(Controller):
         """The process is alive (touches nothing else)."""
         return Health(status="ok")
 
-    @get("/ready", operation_id="GetReadiness")
+    @get("/ready", operation_id="GetReadiness", responses=problems(503))
     async def ready(self, database: NamedDependency[Database]) -> Health:
         """The database answers and its schema is at this code's head revision; 503 otherwise."""
         try:

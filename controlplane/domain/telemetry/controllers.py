@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.wire import IngestResult
+from agent.wire import HOST_ID_PATTERN, IngestResult
 from controlplane.domain.auth.deps import BEARER, VIEWERS, WRITERS, requires
 from controlplane.domain.auth.services import Principal
 from controlplane.domain.telemetry.body import read_limited_body
@@ -21,7 +21,7 @@ from controlplane.domain.telemetry.schemas import TelemetrySeries
 from controlplane.domain.telemetry.services import ingest_batch
 from controlplane.domain.telemetry.validation import decode_and_validate
 from controlplane.errors import UnsupportedMediaType
-from controlplane.openapi import IngestOperation
+from controlplane.openapi import AUTH, IngestOperation, problems
 from controlplane.settings import Settings
 
 __all__ = ["TelemetryController"]
@@ -46,6 +46,7 @@ class TelemetryController(Controller):
     @post(
         "/telemetry",
         operation_id="IngestTelemetry",
+        responses=problems(*AUTH, 400, 413, 415, 422, 429),
         operation_class=IngestOperation,
         status_code=200,
         request_max_body_size=None,  # enforced while streaming, see read_limited_body
@@ -84,6 +85,7 @@ class TelemetryController(Controller):
     @get(
         "/hosts/{host_id:str}/telemetry",
         operation_id="GetHostTelemetry",
+        responses=problems(*AUTH, 400, 404, 422),
         dependencies={"principal": requires(VIEWERS)},
     )
     async def series(
@@ -91,7 +93,7 @@ class TelemetryController(Controller):
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
-        host_id: FromPath[str],
+        host_id: Annotated[str, PathParameter(pattern=HOST_ID_PATTERN, description="Host identity")],
         since: Annotated[
             datetime | None, QueryParameter(description="Range start (inclusive); default until - 1 h")
         ] = None,

@@ -36,8 +36,11 @@ def resolve_range(
     Raises:
         Unprocessable: ``since`` not before ``until``, or more buckets than ``max_points``.
     """
-    until = _aware(until) if until is not None else now
-    since = _aware(since) if since is not None else until - DEFAULT_RANGE
+    try:
+        until = _aware(until) if until is not None else now
+        since = _aware(since) if since is not None else until - DEFAULT_RANGE
+    except (OverflowError, ValueError) as exc:
+        raise Unprocessable(f"since/until out of range: {exc}") from exc
     if since >= until:
         raise Unprocessable(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
     span = (until - since).total_seconds()

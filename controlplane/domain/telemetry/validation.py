@@ -14,7 +14,15 @@ from agent import wire
 from controlplane.domain.telemetry.rejections import reject
 from controlplane.errors import BadRequest, PayloadTooLarge, Unprocessable
 
-__all__ = ["decode_and_validate"]
+__all__ = ["decode_and_validate", "has_nul"]
+
+
+def has_nul(facts: wire.HostFacts | None, *more: str) -> bool:
+    """Whether a NUL character hides in the facts' strings or in ``more`` (Postgres text refuses NUL)."""
+    texts = list(more)
+    if facts is not None:
+        texts += [v for v in (getattr(facts, f) for f in facts.__struct_fields__) if isinstance(v, str)]
+    return any("\x00" in t for t in texts)
 
 
 def decode_and_validate(
@@ -52,6 +60,9 @@ def decode_and_validate(
         raise reject("malformed_json", BadRequest(f"malformed JSON: {exc}")) from exc
 
     samples = batch.samples
+    mount_names = [name for s in samples if s.mounts for name in s.mounts]
+    if has_nul(batch.facts, batch.agent_version, *mount_names):
+        raise reject("invalid_schema", Unprocessable("strings may not contain NUL characters"))
     seen: set[int] = set()
     for sample in samples:
         if sample.seq in seen:
