@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from agent_helpers import store_credential
+from conftest import store_credential
 
 from agent.__main__ import main
 from agent.enroll import CredentialStore
@@ -82,7 +82,7 @@ def test_enroll_command_stores_the_credential(tmp_path, threaded_server, capsys)
 
 
 def test_enroll_command_reports_a_refusal(tmp_path, threaded_server, capsys):
-    from agent.testserver import Reply
+    from conftest import Reply
 
     threaded_server.script.append(Reply(401, {"detail": "token expired"}))
     argv = ["enroll", "--server", threaded_server.url, "--token", "T", "--state-dir", str(tmp_path)]
@@ -96,28 +96,3 @@ def test_bad_config_is_a_usage_error(tmp_path, capsys):
     cfg.write_text("[agent]\ninterval_seconds = 0\n")
     assert main(["status", "--config", str(cfg)]) == 2
     assert "interval_seconds" in capsys.readouterr().err
-
-
-def test_simulate_prints_one_consistent_json_line(tmp_path, threaded_server, capsys):
-    argv = ["simulate", "--hosts", "4", "--interval", "0.1", "--duration", "0.6", "--seed", "5"]
-    argv += [
-        "--server",
-        threaded_server.url,
-        "--enroll-token",
-        "E",
-        "--state-dir",
-        str(tmp_path),
-        "--grace",
-        "5",
-    ]
-    assert main(argv) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 1
-    result = json.loads(out[0])
-    assert list(result) == ["produced", "acked", "spooled", "dropped"]
-    assert result["produced"] > 0
-    assert result["produced"] == result["acked"] + result["spooled"] + result["dropped"]
-    shipped = [r.payload for r in threaded_server.telemetry()]
-    assert sum(len(b["samples"]) for b in shipped) == result["acked"]
-    assert {b["host_id"] for b in shipped} == {p.name for p in tmp_path.iterdir() if p.is_dir()}
-    assert all(b["facts"]["simulated"] for b in shipped if "facts" in b)
