@@ -13,13 +13,14 @@ from agent.spool._commit import GroupCommitter
 from agent.spool._deadletter import DEAD_LETTER_NAME
 from agent.spool._inspect import inspect_spool
 from agent.spool._meta import SpoolMeta, SpoolStats
-from agent.spool._spool import Spool, SpoolClosed
+from agent.spool._spool import Spool, SpoolClosed, SpoolLocked
 
 __all__ = [
     "DEAD_LETTER_NAME",
     "GroupCommitter",
     "Spool",
     "SpoolClosed",
+    "SpoolLocked",
     "SpoolMeta",
     "SpoolStats",
     "inspect_spool",

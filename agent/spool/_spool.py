@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -16,11 +17,12 @@ from agent.log import get_logger
 from agent.spool._deadletter import DEAD_LETTER_NAME, append_dead_letter
 from agent.spool._format import MAGIC, SEGMENT_HEADER, encode_record, read_record, segment_name, write_header
 from agent.spool._meta import SpoolMeta, SpoolStats, write_meta
-from agent.spool._recover import SegmentInfo, recover
+from agent.spool._recover import Recovered, SegmentInfo, recover
 
-__all__ = ["DEAD_LETTER_NAME", "Spool", "SpoolClosed", "SpoolStats"]
+__all__ = ["Spool", "SpoolClosed", "SpoolLocked"]
 
 log = get_logger(__name__)
+LOCK_NAME = ".lock"
 MIB = 1024 * 1024
 # Seq numbers are reserved in blocks in the meta file (see SpoolMeta.seq_reserved).
 _RESERVE = 1 << 16
@@ -28,6 +30,20 @@ _RESERVE = 1 << 16
 
 class SpoolClosed(RuntimeError):
     """The spool was closed."""
+
+
+class SpoolLocked(RuntimeError):
+    """Another process (a second agent on the same state dir) has the spool open."""
+
+
+def _lock(directory: Path) -> int:
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SpoolLocked(f"{directory} is in use by another cloudsense-agent process") from None
+    return fd
 
 
 class Spool:
@@ -56,6 +72,7 @@ class Spool:
         self._read_hint: tuple[int, int, int] | None = None  # (segment first, seq, offset)
         self._closed = False
         self._meta = SpoolMeta(epoch=0)
+        self._lock_fd = -1
 
     @classmethod
     def open(
@@ -68,18 +85,14 @@ class Spool:
     ) -> Spool:
         """Open (or create) the spool in ``directory``, repairing whatever a crash left behind."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        spool = cls(directory, max_bytes, segment_bytes, dead_letter_max_bytes)
-        state = recover(directory)
-        spool._meta, spool._segments, spool._next_seq = state.meta, state.segments, state.next_seq
-        spool._durable_seq = state.next_seq - 1
-        spool._meta.seq_reserved = max(spool._meta.seq_reserved, state.next_seq + _RESERVE)
-        last = spool._segments[-1] if spool._segments else None
-        if last is not None and last.last + 1 == spool._next_seq and last.size < spool._segment_bytes:
-            spool._fd = os.open(last.path, os.O_WRONLY | os.O_APPEND)
-        else:
-            spool._start_segment(declared_from=state.contiguous_end)
-        write_meta(directory, spool._meta)
-        fsync_dir(directory)
+        lock_fd = _lock(directory)
+        try:
+            spool = cls(directory, max_bytes, segment_bytes, dead_letter_max_bytes)
+            spool._lock_fd = lock_fd
+            spool._adopt(recover(directory))
+        except BaseException:
+            os.close(lock_fd)
+            raise
         log.info(
             "spool_opened",
             directory=str(directory),
@@ -88,6 +101,18 @@ class Spool:
             acked_seq=spool._meta.acked_seq,
         )
         return spool
+
+    def _adopt(self, state: Recovered) -> None:
+        self._meta, self._segments, self._next_seq = state.meta, state.segments, state.next_seq
+        self._durable_seq = state.next_seq - 1
+        self._meta.seq_reserved = max(self._meta.seq_reserved, state.next_seq + _RESERVE)
+        last = self._segments[-1] if self._segments else None
+        if last is not None and last.last + 1 == self._next_seq and last.size < self._segment_bytes:
+            self._fd = os.open(last.path, os.O_WRONLY | os.O_APPEND)
+        else:
+            self._start_segment(declared_from=state.contiguous_end)
+        write_meta(self.directory, self._meta)
+        fsync_dir(self.directory)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -345,3 +370,4 @@ class Spool:
             self._closed = True
             os.close(self._fd)
         self._persist_meta()
+        os.close(self._lock_fd)  # releases the flock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import store_credential
+from agent_helpers import store_credential
 
 from agent.__main__ import main
 from agent.enroll import CredentialStore
@@ -82,7 +82,7 @@ def test_enroll_command_stores_the_credential(tmp_path, threaded_server, capsys)
 
 
 def test_enroll_command_reports_a_refusal(tmp_path, threaded_server, capsys):
-    from conftest import Reply
+    from agent.testserver import Reply
 
     threaded_server.script.append(Reply(401, {"detail": "token expired"}))
     argv = ["enroll", "--server", threaded_server.url, "--token", "T", "--state-dir", str(tmp_path)]

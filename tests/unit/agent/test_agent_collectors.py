@@ -9,7 +9,7 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from agent_helpers import FIXTURES
 
 from agent import wire
 from agent.collectors import Clock, CollectorRegistry, CounterDeltas, DuplicatePlugin, PluginNotFound

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import Reply
 
 from agent import wire
 from agent.enroll import Credential, CredentialStore, EnrollError, enroll
+from agent.testserver import Reply
 
 
 async def test_enroll_posts_the_contract_and_returns_the_credential(server):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import FIXTURES, store_credential, wait_until
+from agent_helpers import FIXTURES, store_credential, wait_until
 
 from agent.runner import AgentRunner, ConfigurationError
 from agent.settings import LogSettings, Settings

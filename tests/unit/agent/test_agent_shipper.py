@@ -14,12 +14,13 @@ from email.utils import format_datetime
 import httpx
 import msgspec
 import pytest
-from conftest import TOKEN, Reply, Request, default_handler, store_credential, wait_until
+from agent_helpers import TOKEN, store_credential, wait_until
 
 from agent import wire
 from agent.enroll import Credential, CredentialManager
 from agent.shipper import Backoff, Shipper, TokenBucket, parse_retry_after
 from agent.spool import DEAD_LETTER_NAME, Spool
+from agent.testserver import Reply, Request, default_handler
 
 HOST = "web-1"
 

@@ -7,10 +7,11 @@ from collections import defaultdict
 
 import msgspec
 import pytest
-from conftest import Reply, default_handler, fake_fleet
+from agent_helpers import fake_fleet
 
 from agent.simulate import SimulationError, run_simulation
 from agent.spool import Spool, inspect_spool
+from agent.testserver import Reply, default_handler
 
 
 def per_host(server) -> dict[str, list[tuple[int, int]]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agent.spool import Spool, inspect_spool
+from agent.spool import Spool, SpoolLocked, inspect_spool
 from agent.spool._format import RECORD_HEADER, SEGMENT_HEADER
 
 SEG = 16 * 1024
@@ -23,6 +23,7 @@ def fill(spool: Spool, n: int, start_ts: float = 1.7e9) -> list[int]:
 def crash(spool: Spool) -> None:
     """Abandon the spool like a killed process would (no close, no final meta write)."""
     os.close(spool._fd)
+    os.close(spool._lock_fd)  # the kernel drops a dead process's flock
     spool._closed = True
 
 
@@ -264,3 +265,11 @@ def test_dead_letter_settles_and_counts(tmp_path):
     assert spool.acked_seq == 2
     assert spool.stats().dead_letter_total == 3
     assert b'"batch": {"x": 1}' in (tmp_path / "dead-letter.jsonl").read_bytes()
+
+
+def test_a_second_process_cannot_open_the_same_spool(tmp_path):
+    spool = Spool.open(tmp_path)
+    with pytest.raises(SpoolLocked, match="in use"):
+        Spool.open(tmp_path)
+    spool.close()
+    Spool.open(tmp_path).close()  # released on close

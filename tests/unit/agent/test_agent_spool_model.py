@@ -76,6 +76,7 @@ class SpoolMachine(RuleBasedStateMachine):
             self.spool.close()
         else:  # killed: the page cache still holds every write
             os.close(self.spool._fd)
+            os.close(self.spool._lock_fd)
             self.spool._closed = True
         self.spool = Spool.open(self.dir, max_bytes=CAP, segment_bytes=SEG)
         self.durable = len(self.pending)
@@ -89,6 +90,7 @@ class SpoolMachine(RuleBasedStateMachine):
         if active.count == 0 or active.last != self.pending[-1][0]:
             return
         os.close(self.spool._fd)
+        os.close(self.spool._lock_fd)
         self.spool._closed = True
         os.truncate(active.path, active.size - RECORD_HEADER.size)
         self.spool = Spool.open(self.dir, max_bytes=CAP, segment_bytes=SEG)
