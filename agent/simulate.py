@@ -124,11 +124,16 @@ async def _produce(
         await asyncio.sleep(max(0.0, next_tick - loop.time()))
         ts = clock()
         try:
-            host.spool.append(ts, clean_metrics(host.model.sample_at(ts)))
-            host.produced += 1
-            committer.notify()
-        except (OSError, ValueError, msgspec.ValidationError) as exc:
-            log.error("spool_append_failed", error=f"{type(exc).__name__}: {exc}")
+            metrics = clean_metrics(host.model.sample_at(ts))
+        except Exception as exc:  # noqa: BLE001 (a model bug costs a sample, not the host's producer)
+            log.error("simulated_sample_failed", error=f"{type(exc).__name__}: {exc}")
+        else:
+            try:
+                host.spool.append(ts, metrics)
+                host.produced += 1
+                committer.notify()
+            except (OSError, ValueError, msgspec.ValidationError) as exc:
+                log.error("spool_append_failed", error=f"{type(exc).__name__}: {exc}")
         next_tick += interval
         if next_tick < loop.time():
             next_tick += ((loop.time() - next_tick) // interval + 1) * interval
