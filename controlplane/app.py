@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ),
         signature_namespace={"Settings": Settings, "Database": Database},
         debug=False,
+        logging_config=None,  # logging is configured once per process (controlplane.log), not per app
     )
     app.state.settings = settings
     app.state.database = database

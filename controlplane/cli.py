@@ -18,7 +18,7 @@ from controlplane.domain.auth import services
 from controlplane.domain.auth.tokens import Role
 from controlplane.log import configure_logging
 from controlplane.provision import SchemaNotAtHead, create_api_token, create_enrollment_token, ensure_schema
-from controlplane.settings import Settings, get_settings
+from controlplane.settings import ServerSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -95,9 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
 
-    from controlplane.app import create_app
 
     server = settings.server.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v}
@@ -109,6 +107,25 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"server": server})
     ensure_schema(settings)
     log.info("serve_starting", host=server.host, port=server.port, database=safe_url(settings.db.url))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make that a clean exit.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        _run_uvicorn(settings, server)
+    except KeyboardInterrupt:
+        pass
+    log.info("serve_stopped")
+    return 0
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _run_uvicorn(settings: Settings, server: ServerSettings) -> None:
+    import uvicorn
+
+    from controlplane.app import create_app
+
     if server.workers > 1:  # each worker builds its app from the environment
         uvicorn.run(
             "controlplane.app:create_app",
@@ -120,7 +137,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         uvicorn.run(create_app(settings), host=server.host, port=server.port, log_config=None)
-    return 0
 
 
 async def _run_scheduler(settings: Settings) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import re
 from importlib.resources import files
 
-import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from pg import throwaway_database_async
@@ -65,8 +64,3 @@ def test_revision_files_follow_the_naming_rule_and_have_one_head() -> None:
     assert names
     for name in names:
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}_[a-z0-9_]+_[0-9a-f]{12}\.py", name), name
-
-
-@pytest.mark.parametrize("url", ["postgresql://u@h/db", "sqlite:///x.db", "postgresql+psycopg://u@h/db"])
-def test_urls_get_async_drivers(url) -> None:
-    assert DatabaseSettings(url=url).url.split("://")[0] in {"postgresql+asyncpg", "sqlite+aiosqlite"}
