@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
-from cp_helpers import bearer, gzipped, make_batch
+from cp_helpers import bearer, gzipped, live_server, make_batch
 from sqlalchemy import func, select, text
 
 from controlplane.db.models import Host, telemetry
@@ -140,5 +142,26 @@ async def test_sqlite_path_stores_once_and_counts_duplicates(sqlite_settings: Se
         assert row["ts"].timestamp() == pytest.approx(batch["samples"][3]["ts"])
         assert row["mounts"] == {"/": 43.0}
         assert host is not None and host.latest_sample is not None and host.latest_sample["seq"] == 29
+    finally:
+        await database.dispose()
+
+
+async def test_sqlite_serialises_concurrent_ingests_without_errors(sqlite_settings: Settings) -> None:
+    database = Database(sqlite_settings.db)
+    try:
+        operator = await create_api_token(database, Role.OPERATOR)
+        async with live_server(sqlite_settings) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        "/api/v1/telemetry",
+                        json=make_batch(f"host-{i}", n=200),
+                        headers=bearer(operator.token),
+                    )
+                    for i in range(8)
+                )
+            )
+        assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses if r.is_error]
+        assert await count_rows(database) == 1600
     finally:
         await database.dispose()

@@ -68,6 +68,8 @@ async def test_metrics_expose_ingest_latency_pool_and_hosts(client, tokens) -> N
         'cloudsense_controlplane_hosts{status="up"} 1.0',
         "cloudsense_controlplane_migrations_at_head 1.0",
         "cloudsense_controlplane_http_request_duration_seconds_bucket",
+        'cloudsense_controlplane_http_requests_total{app_name="cloudsense",method="POST",'
+        'path="/api/v1/telemetry",status_code="200"}',
     ):
         assert name in text, name
     for reason in REASONS:
