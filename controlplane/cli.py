@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import structlog
@@ -95,7 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-
 
     server = settings.server.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v}
@@ -225,12 +225,15 @@ async def _list(database: Database) -> None:
         api = await services.list_api_tokens(session)
         enrollment = await services.list_enrollment_tokens(session)
     print(f"{'ID':<32}  {'KIND':<10}  {'ROLE/USES':<9}  {'HOST':<24}  {'EXPIRES':<25}  STATE")
+    now = datetime.now(UTC)
     for a in api:
-        state = "revoked" if a.revoked_at else "active"
+        expired = a.expires_at is not None and a.expires_at <= now
+        state = "revoked" if a.revoked_at else ("expired" if expired else "active")
         expires = a.expires_at.isoformat(timespec="seconds") if a.expires_at else "-"
         print(f"{a.id.hex:<32}  {'api':<10}  {a.role:<9}  {a.host_id or '-':<24}  {expires:<25}  {state}")
     for e in enrollment:
-        state = "revoked" if e.revoked_at else ("used up" if e.uses_remaining == 0 else "active")
+        state = "revoked" if e.revoked_at else "expired" if e.expires_at <= now else "active"
+        state = "used up" if state == "active" and e.uses_remaining == 0 else state
         uses = f"{e.uses_remaining}/{e.uses_total}"
         expires = e.expires_at.isoformat(timespec="seconds")
         print(f"{e.id.hex:<32}  {'enrollment':<10}  {uses:<9}  {'-':<24}  {expires:<25}  {state}")

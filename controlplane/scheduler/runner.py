@@ -83,7 +83,10 @@ class LeaderElector:
             log.info("scheduler_leader_elected")
             self.became_leader.set()
         elif not leader and self.is_leader:
-            log.warning("scheduler_leadership_lost")
+            if self._stopping.is_set():
+                log.info("scheduler_leader_resigned")
+            else:
+                log.warning("scheduler_leadership_lost")
         self.is_leader = leader
         SCHEDULER_LEADER.set(1 if leader else 0)
 
