@@ -1,0 +1,162 @@
+"""generate -> etl -> train (2 trials) -> evaluate, on a small simulated fleet, asserting the contracts.
+
+One trained model is shared by every test of this module (the expensive part runs once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from analytics.evaluation.metrics import METRIC_NAMES, choose_threshold
+from analytics.settings import Settings
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+PREDICTORS = ["lightgbm", "random_forest", "static_threshold", "predict_linear"]
+
+
+@dataclass
+class Pipeline:
+    """What the module fixture built."""
+
+    root: Path
+    settings: Settings
+    lake: Path
+    features: Path
+    outcome: Any
+
+
+def _lake_to_file(lake: Path, out: Path) -> Path:
+    table = ds.dataset(str(lake / "telemetry"), format="parquet", partitioning="hive").to_table()
+    pq.write_table(table.drop_columns(["date"]) if "date" in table.column_names else table, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    from analytics.etl import run_etl
+    from analytics.generate.fleet import GenerateSpec, generate
+    from analytics.spark import create_spark_session
+    from analytics.training.command import train
+
+    root = tmp_path_factory.mktemp("pipeline")
+    settings = Settings(
+        data_dir=root / "state",
+        mlflow={"tracking_uri": f"sqlite:///{root}/mlflow.db", "artifact_location": (root / "art").as_uri()},
+        spark={"master": "local[1]"},
+    )
+    lake = root / "lake"
+    generate(GenerateSpec(out=lake, hosts=30, days=3.0, seed=0))
+    spark = create_spark_session(settings.spark)
+    run_etl(spark, lake, root / "features", settings)
+    outcome = train(root / "features", settings, trials=2, seed=0, show_progress=False)
+    return Pipeline(root, settings, lake, root / "features", outcome)
+
+
+def test_split_is_forward_in_time_and_host_grouped(pipeline: Pipeline):
+    result = pipeline.outcome.result
+    split, data = result.split, result.data
+    host, ts = data.column("host_id"), data.column("timestamp")
+    groups = [set(host[m]) for m in (split.train, split.validation, split.test)]
+    assert all(groups) and not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+    h = data.horizon_seconds
+    assert ts[split.train].max() + h <= ts[split.validation].min()
+    assert ts[split.validation].max() + h <= ts[split.test].min()
+
+
+def test_threshold_comes_from_validation(pipeline: Pipeline):
+    result = pipeline.outcome.result
+    for fit in result.models.values():
+        expected, _ = choose_threshold(result.validation_labels, fit.validation_probability, default=0.5)
+        assert fit.threshold == expected
+
+
+def test_registry_and_artifacts(pipeline: Pipeline):
+    from mlflow import MlflowClient
+
+    record = pipeline.outcome.record
+    assert record is not None and set(record.aliases) == {"challenger", "champion"}
+    uri = pipeline.settings.mlflow_tracking_uri()
+    client = MlflowClient(tracking_uri=uri)
+    name = pipeline.settings.mlflow.model_name
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == record.version
+    logged = {a.path for a in client.list_artifacts(record.run_id)}
+    expected = {
+        "roc_curve.png",
+        "pr_curve.png",
+        "calibration.png",
+        "lead_time_hist.png",
+        "feature_importance.png",
+    }
+    assert expected | {"model_card.md", "metrics.json"} <= logged
+
+
+def test_serving_by_alias_matches_training(pipeline: Pipeline, tmp_path: Path):
+    from analytics.features import FEATURE_NAMES
+    from analytics.serving import load_registered
+    from analytics.training.calibration import apply_calibration
+
+    result = pipeline.outcome.result
+    predictor = load_registered(
+        pipeline.settings.mlflow_tracking_uri(), pipeline.settings.mlflow.model_name, "champion", dst=tmp_path
+    )
+    assert predictor.feature_names == tuple(FEATURE_NAMES)
+    x = result.data.matrix(result.split.test)
+    fit = result.models["lightgbm"]
+    np.testing.assert_allclose(predictor.predict(x), apply_calibration(fit.calibration, fit.model.predict(x)))
+
+
+def test_no_feature_uses_the_future(pipeline: Pipeline):
+    """Features recomputed on a truncated history equal the full run's features up to the cut."""
+    from analytics.etl import build_feature_frame
+    from analytics.features import FEATURE_NAMES
+    from analytics.spark import create_spark_session
+
+    spark = create_spark_session(pipeline.settings.spark)
+    raw = pd.read_parquet(_lake_to_file(pipeline.lake, pipeline.root / "raw.parquet"))
+    hosts = sorted(raw["host_id"].unique())[:2]
+    raw = raw[raw["host_id"].isin(hosts)]
+    cut = int(raw["timestamp"].quantile(0.5))
+    full_frame = build_feature_frame(spark.createDataFrame(raw), pipeline.settings.label)
+    cut_frame = build_feature_frame(
+        spark.createDataFrame(raw[raw["timestamp"] <= cut]), pipeline.settings.label
+    )
+    columns = ["host_id", "timestamp", *FEATURE_NAMES]
+    full = full_frame.frame.where(f"timestamp <= {cut}").select(*columns).toPandas()
+    part = cut_frame.frame.select(*columns).toPandas()
+    full = full.sort_values(["host_id", "timestamp"]).reset_index(drop=True)
+    part = part.sort_values(["host_id", "timestamp"]).reset_index(drop=True)
+    assert len(full) == len(part) > 0
+    pd.testing.assert_frame_equal(full, part, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path):
+    from analytics.evaluation import evaluate_command
+    from analytics.generate.fleet import GenerateSpec, generate
+
+    other = tmp_path / "other"
+    generate(GenerateSpec(out=other, hosts=6, days=1.0, seed=11))
+    dataset = _lake_to_file(other, tmp_path / "other.parquet")
+    out = tmp_path / "table.json"
+    args = argparse.Namespace(
+        dataset=dataset, model="champion", json=out, plots=tmp_path / "plots", master=None
+    )
+    assert evaluate_command.run(args, pipeline.settings) == 0
+    table = json.loads(out.read_text())
+    assert list(table) == ["lightgbm", "static_threshold", "predict_linear"]
+    for metrics in table.values():
+        assert set(METRIC_NAMES) <= set(metrics)
+        assert metrics["rows"] > 0
+    assert (tmp_path / "plots" / "roc_curve.png").is_file()
+    assert not math.isnan(table["lightgbm"]["alarm_rate"])
