@@ -71,6 +71,8 @@ async def _existing_partitions(session: AsyncSession) -> dict[date, str]:
 async def _create_partition(session: AsyncSession, day: date) -> int:
     name, lower, upper = partition_name(day), _start(day), _start(day + timedelta(days=1))
     bounds = {"lower": lower, "upper": upper}
+    # No row may reach the default partition between the move and the attach (ATTACH would then fail).
+    await session.execute(text("LOCK TABLE telemetry_default IN EXCLUSIVE MODE"))
     await session.execute(
         text(f"CREATE TABLE {name} (LIKE telemetry INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     )
