@@ -36,9 +36,9 @@ TABLES = ("telemetry", "host", "api_token", "enrollment_token")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under tests/integration talks to the real Postgres: mark it ``integration``."""
+    """The control-plane tests in this folder talk to the real Postgres: mark them ``integration``."""
     for item in items:
-        if HERE in Path(str(item.path)).parents:
+        if Path(str(item.path)).parent == HERE:
             item.add_marker(pytest.mark.integration)
 
 
