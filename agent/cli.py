@@ -177,7 +177,8 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
                 enroll_token=args.enroll_token,
                 concurrency=args.concurrency,
                 grace=args.grace,
-            )
+            ),
+            io_threads=8,
         )
     except SimulationError as exc:
         print(f"simulate: {exc}", file=sys.stderr)

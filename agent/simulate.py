@@ -139,6 +139,28 @@ async def _produce(
             next_tick += ((loop.time() - next_tick) // interval + 1) * interval
 
 
+async def _open_spools(settings: AgentSettings, directories: list[Path]) -> list[Spool]:
+    """Open every host's spool in worker threads (each open fsyncs: hundreds in a row would crawl)."""
+
+    def open_one(directory: Path) -> Spool:
+        return Spool.open(
+            directory,
+            max_bytes=settings.spool_max_bytes,
+            segment_bytes=settings.spool_segment_bytes,
+            dead_letter_max_bytes=settings.dead_letter_max_bytes,
+        )
+
+    opened = await asyncio.gather(
+        *(asyncio.to_thread(open_one, d) for d in directories), return_exceptions=True
+    )
+    spools = [s for s in opened if isinstance(s, Spool)]
+    failures = [e for e in opened if isinstance(e, BaseException)]
+    if failures:
+        await asyncio.gather(*(asyncio.to_thread(s.close) for s in spools), return_exceptions=True)
+        raise SimulationError(f"cannot open a host's spool: {failures[0]}") from failures[0]
+    return spools
+
+
 async def _ship(host: _Host) -> None:
     bind(host_id=host.model.host_id)
     await host.shipper.run()
@@ -181,14 +203,9 @@ async def run_simulation(
     committer = GroupCommitter(settings.fsync_interval_seconds)
     fleet: list[_Host] = []
     try:
-        for model in models:
+        spools = await _open_spools(settings, [HostPaths(state_dir / m.host_id).spool for m in models])
+        for model, spool in zip(models, spools, strict=True):
             paths = HostPaths(state_dir / model.host_id)
-            spool = Spool.open(
-                paths.spool,
-                max_bytes=settings.spool_max_bytes,
-                segment_bytes=settings.spool_segment_bytes,
-                dead_letter_max_bytes=settings.dead_letter_max_bytes,
-            )
             credentials = CredentialManager(
                 CredentialStore(paths.credential),
                 client=http,
@@ -232,8 +249,7 @@ async def run_simulation(
             task.cancel()
         await asyncio.gather(*shippers, commit_task, return_exceptions=True)
     finally:
-        for host in fleet:
-            host.spool.close()
+        await asyncio.gather(*(asyncio.to_thread(h.spool.close) for h in fleet), return_exceptions=True)
         if client is None:
             await http.aclose()
     result = SimulationResult(

@@ -125,3 +125,16 @@ async def test_another_seed_in_the_same_state_dir_is_refused(server, agent_setti
 async def test_unenrolled_hosts_without_a_token_are_refused(server, agent_settings, tmp_path):
     with pytest.raises(SimulationError, match="not enrolled"):
         await simulate(agent_settings, server, tmp_path / "sim", duration=0.05, token=None)
+
+
+async def test_a_fleet_already_running_on_the_state_dir_is_refused(server, agent_settings, tmp_path):
+    held = Spool.open(tmp_path / "sim" / "sim-test-1-0002" / "spool")  # another simulate owns host 2
+    try:
+        with pytest.raises(SimulationError, match="in use"):
+            await simulate(agent_settings, server, tmp_path / "sim", duration=0.05)
+    finally:
+        held.close()
+    result = await simulate(
+        agent_settings, server, tmp_path / "sim", duration=0.05
+    )  # nothing was left locked
+    assert result.produced >= 0
