@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scheduler": ("controlplane.cli", "controlplane", "run the scheduler alone (leader-elected)"),
     "db": ("controlplane.cli", "controlplane", "database migrations: db upgrade | db downgrade | db current"),
     "token": ("controlplane.cli", "controlplane", "API credentials: token create | list | revoke | enroll"),
-    "demo": ("controlplane.cli", "controlplane", "run the whole loop on this machine (embedded default)"),
+    "demo": ("controlplane.demo", "controlplane", "run the whole loop on this machine (embedded default)"),
     "generate": ("analytics.cli", "analytics", "generate a simulated fleet's history as a Parquet lake"),
     "etl": ("analytics.cli", "analytics", "Spark ETL: data quality, resampling, features, labels"),
     "train": ("analytics.cli", "analytics", "train LightGBM and Random Forest (Optuna, MLflow)"),
