@@ -188,13 +188,18 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.collectors import PluginNotFound
     from agent.runner import AgentRunner, ConfigurationError
+    from agent.spool import SpoolLocked
 
     try:
         return _run_until_signal(lambda stop: AgentRunner(settings).run(stop), io_threads=2)
-    except ConfigurationError as exc:
+    except (ConfigurationError, PluginNotFound) as exc:
         print(f"run: {exc}", file=sys.stderr)
         return 2
+    except SpoolLocked as exc:
+        print(f"run: {exc}", file=sys.stderr)
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -96,3 +96,24 @@ def test_bad_config_is_a_usage_error(tmp_path, capsys):
     cfg.write_text("[agent]\ninterval_seconds = 0\n")
     assert main(["status", "--config", str(cfg)]) == 2
     assert "interval_seconds" in capsys.readouterr().err
+
+
+def test_run_with_an_unknown_collector_is_a_usage_error(tmp_path, capsys):
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(
+        f'[agent]\nserver_url = "http://127.0.0.1:9"\nhost_id = "h"\nstate_dir = "{tmp_path}"\n'
+        'collectors = ["gpu"]\n'
+    )
+    assert main(["run", "--config", str(cfg)]) == 2
+    assert "available: cpu" in capsys.readouterr().err
+
+
+def test_run_refuses_a_state_dir_in_use(tmp_path, capsys):
+    held = Spool.open(tmp_path / "spool")
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(f'[agent]\nserver_url = "http://127.0.0.1:9"\nhost_id = "h"\nstate_dir = "{tmp_path}"\n')
+    try:
+        assert main(["run", "--config", str(cfg)]) == 1
+    finally:
+        held.close()
+    assert "in use" in capsys.readouterr().err
