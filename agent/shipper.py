@@ -159,12 +159,19 @@ class Shipper:
                 if await self._pause(delay):
                     return
                 continue
-            samples = await asyncio.to_thread(self._spool.read, self._batch_max)
+            try:
+                samples = await asyncio.to_thread(self._spool.read, self._batch_max)
+            except OSError as exc:  # EIO, EMFILE...: try again later, never die
+                self._failed(f"spool read failed: {exc}")
+                log.error("spool_read_failed", error=str(exc))
+                if await self._pause(self._backoff.delay(5)):
+                    return
+                continue
             if not samples:
                 if self._stopping:
                     return  # drained
                 self._durable.clear()
-                if self._spool.durable_seq > self._spool.acked_seq:
+                if self._spool.has_unsent:
                     continue  # became durable between the read and the clear
                 await self._wait_for_data()
                 continue
@@ -235,7 +242,10 @@ class Shipper:
             else:
                 status = response.status_code
                 if 200 <= status < 300:
-                    await asyncio.to_thread(self._spool.ack, samples[-1].seq)
+                    try:
+                        await asyncio.to_thread(self._spool.ack, samples[-1].seq)
+                    except OSError as exc:  # the cursor is advanced in memory; a crash now only resends
+                        log.error("spool_ack_persist_failed", error=str(exc))
                     self._facts_sent = facts or self._facts_sent
                     self.stats.batches_sent += 1
                     self.stats.samples_acked += len(samples)

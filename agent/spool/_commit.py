@@ -33,7 +33,7 @@ class GroupCommitter:
         """Add a spool; the returned event is set whenever new samples of it became durable."""
         event = asyncio.Event()
         self._spools.append((spool, event))
-        if spool.durable_seq > spool.acked_seq:
+        if spool.has_unsent:
             event.set()
         return event
 

@@ -141,6 +141,13 @@ class Spool:
         return not self._closed and (self._next_seq - 1 > self._durable_seq or self._dir_dirty)
 
     @property
+    def has_unsent(self) -> bool:
+        """Whether some durable sample waits to be sent (seqs may jump: not ``durable_seq > acked_seq``)."""
+        with self._lock:
+            low, high = self._meta.acked_seq + 1, self._durable_seq
+            return any(max(s.first, low) <= min(s.last, high) for s in self._segments)
+
+    @property
     def dropped_total(self) -> int:
         """Samples dropped by the size cap (cumulative)."""
         return self._meta.dropped_total

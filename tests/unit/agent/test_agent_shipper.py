@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import random
 import socket
 import time
@@ -303,3 +304,25 @@ async def test_token_bucket_bounds_the_replay_rate():
         await bucket.acquire(100, fake_sleep)
     # 500 samples at 100/s with a burst of 100: 4 s of waiting, whatever the wall clock says
     assert sum(waits) == pytest.approx(4.0)
+
+
+async def test_no_busy_loop_when_seqs_jumped_after_a_torn_tail(server, tmp_path, agent_settings):
+    spool = Spool.open(tmp_path / HOST / "spool")
+    for i in range(3):
+        spool.append(1.7e9 + i, {"cpu_util": 1.0})
+    spool.sync()
+    os.close(spool._fd)  # killed...
+    os.close(spool._lock_fd)
+    seg = next((tmp_path / HOST / "spool").glob("*.seg"))
+    os.truncate(seg, seg.stat().st_size - 3)  # ...mid-write of the last record
+    r = Rig(tmp_path, server.url, agent_settings, 0, Sleeps())
+    assert r.spool.durable_seq > 1  # numbering jumped past the torn record
+    reads = []
+    real_read = r.spool.read
+    r.spool.read = lambda n: reads.append(n) or real_read(n)
+    task = asyncio.create_task(r.drive(lambda: False))
+    await wait_until(lambda: r.spool.acked_seq == 1)
+    await asyncio.sleep(0.2)  # a busy loop would read thousands of times meanwhile
+    r.shipper.request_stop()
+    await task
+    assert len(reads) <= 3
