@@ -271,9 +271,12 @@ class Shipper:
                     return _Outcome.PAUSE
                 if status not in RETRYABLE_STATUSES:
                     self._failed(f"HTTP {status}: {detail}")
-                    await asyncio.to_thread(
-                        self._spool.dead_letter, samples, status=status, detail=detail, body=body
-                    )
+                    try:
+                        await asyncio.to_thread(
+                            self._spool.dead_letter, samples, status=status, detail=detail, body=body
+                        )
+                    except OSError as exc:  # settled in memory; a crash now would only resend the batch
+                        log.error("spool_ack_persist_failed", error=str(exc))
                     self.stats.dead_lettered += len(samples)
                     log.error("batch_dead_lettered", status=status, detail=detail, samples=len(samples))
                     return _Outcome.DONE
