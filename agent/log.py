@@ -112,7 +112,7 @@ def configure(settings: LogSettings, stream: IO[str] | None = None) -> None:
         stream: where to write (default ``sys.stderr``).
     """
     out = stream if stream is not None else sys.stderr
-    use_json = settings.format == "json" or (settings.format == "auto" and not out.isatty())
+    use_json = settings.json_output if settings.json_output is not None else not out.isatty()
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter() if use_json else ConsoleFormatter())
     handler.set_name(_HANDLER_NAME)

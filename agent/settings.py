@@ -112,12 +112,12 @@ class AgentSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class LogSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Section ``[log]`` / ``CLOUDSENSE_LOG__*``."""
+    """Section ``[log]`` / ``CLOUDSENSE_LOG__*`` (the same names as the control plane's)."""
 
     level: Literal["debug", "info", "warning", "error"] = "info"
-    """Lowest level written."""
-    format: Literal["auto", "json", "console"] = "auto"
-    """``auto``: JSON when stderr is not a terminal, human-readable otherwise."""
+    """Lowest level written (any case: ``INFO`` works too)."""
+    json_output: bool | None = None
+    """JSON lines (true), human-readable (false), or JSON exactly when stderr is not a terminal (unset)."""
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -130,6 +130,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 _SECTIONS: dict[str, type[msgspec.Struct]] = {"agent": AgentSettings, "log": LogSettings}
+# Sections every CloudSense component reads from one environment (``make demo`` starts them together):
+# there, a variable this agent does not know belongs to another component and is not an error.
+_SHARED_SECTIONS = frozenset({"log"})
 
 
 def _list_fields(struct: type[msgspec.Struct]) -> set[str]:
@@ -151,6 +154,8 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         if struct is None:
             continue  # another component's section (CLOUDSENSE_DB__URL...)
         if field not in struct.__struct_fields__:
+            if section in _SHARED_SECTIONS:
+                continue  # a setting of the same section in another component
             raise SettingsError(f"{key}: unknown setting {section}.{field}")
         parsed: Any = value
         if field in _list_fields(struct):
@@ -194,6 +199,8 @@ def load_settings(
         data.setdefault(section, {}).update(values)
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+    if isinstance(data.get("log", {}).get("level"), str):
+        data["log"]["level"] = data["log"]["level"].lower()
     try:
         settings = msgspec.convert(data, Settings, strict=False)
     except msgspec.ValidationError as exc:

@@ -13,7 +13,7 @@ def test_defaults_and_state_dir_from_systemd():
     assert s.agent.batch_max_samples == 1000
     assert s.agent.spool_max_bytes == 256 * 1024 * 1024
     assert s.agent.state_dir == "/var/lib/cloudsense-agent"
-    assert s.log.format == "auto"
+    assert s.log.json_output is None
 
 
 def test_toml_then_environment_then_overrides(tmp_path):
@@ -83,3 +83,13 @@ def test_every_field_has_a_docstring():
     for i, name in fields:
         nxt = body[i + 1]
         assert isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant), f"{name} has no docstring"
+
+
+def test_the_shared_log_section_tolerates_the_control_planes_variables():
+    env = {
+        "CLOUDSENSE_LOG__LEVEL": "WARNING",
+        "CLOUDSENSE_LOG__JSON_OUTPUT": "true",
+        "CLOUDSENSE_LOG__OTHER": "x",
+    }
+    s = load_settings(None, environ={**env, "STATE_DIRECTORY": "/x"})
+    assert s.log.level == "warning" and s.log.json_output is True
