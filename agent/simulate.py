@@ -85,7 +85,7 @@ class _Host:
 
 
 def _default_factory() -> FleetFactory:
-    from agent.simulation import make_fleet  # type: ignore[attr-defined]
+    from agent.simulation import make_fleet
 
     factory: FleetFactory = make_fleet
     return factory
