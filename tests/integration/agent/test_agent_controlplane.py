@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from cp_helpers import live_server, settings_for
 from sqlalchemy import func, select
 
@@ -16,6 +17,8 @@ from agent.settings import AgentSettings
 from agent.simulate import run_simulation
 from controlplane.db.models import telemetry
 from controlplane.provision import create_enrollment_token
+
+pytestmark = pytest.mark.integration  # real Postgres
 
 
 class ConstantHost:
