@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 
     from analytics.settings import LabelSettings
 
-__all__ = ["FEATURE_SET_FILE", "FeatureData", "from_frame", "load_features"]
+__all__ = ["FEATURE_SET_FILE", "FeatureData", "Matrix", "from_frame", "load_features"]
 
 FEATURE_SET_FILE = "_feature_set.json"
+
+Matrix: TypeAlias = "NDArray[np.floating[Any]]"
+"""Feature matrices: float32 (as loaded from the ETL output) or float64."""
 
 
 @dataclass
@@ -50,10 +53,13 @@ class FeatureData:
     extra: dict[str, Any] = field(default_factory=dict)
     """Anything else the feature-set file recorded."""
 
-    def matrix(self, mask: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
-        """Feature matrix (float64, NaN for missing) of all rows or of ``mask``."""
+    def matrix(self, mask: NDArray[np.bool_] | None = None) -> Matrix:
+        """Feature matrix (NaN for missing) of all rows or of ``mask``; float32 when the features are."""
         frame = self.frame if mask is None else self.frame.loc[mask]
-        return np.asarray(frame[self.feature_names].to_numpy(dtype=np.float64, na_value=np.nan))
+        columns = frame[self.feature_names]
+        single = all(dtype == np.float32 for dtype in columns.dtypes)
+        dtype = np.float32 if single else np.float64
+        return np.asarray(columns.to_numpy(dtype=dtype, na_value=np.nan))
 
     def column(self, name: str, mask: NDArray[np.bool_] | None = None) -> NDArray[Any]:
         """One column as numpy (all rows or ``mask``)."""
@@ -76,7 +82,8 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if column == "label" or column.startswith(("label_", "exhausted")):
             frame[column] = frame[column].fillna(0).astype(np.int8)
-    return frame.sort_values(["host_id", "timestamp"], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["host_id", "timestamp"], kind="stable")
+    return frame.reset_index(drop=True)
 
 
 def from_frame(
@@ -90,7 +97,7 @@ def from_frame(
     """Wrap an in-memory featured frame (e.g. a backtest's Spark output converted to pandas).
 
     Args:
-        frame: The featured, labelled rows.
+        frame: The featured, labelled rows (its columns may be converted in place).
         feature_names: Model inputs.
         step_seconds: Resampling step.
         feature_set_version: Version of the feature specification.
@@ -103,7 +110,7 @@ def from_frame(
     if missing:
         raise ValueError(f"featured frame lacks columns: {missing}")
     return FeatureData(
-        frame=_normalise(frame.copy()),
+        frame=_normalise(frame),
         feature_names=list(feature_names),
         step_seconds=int(step_seconds),
         feature_set_version=str(feature_set_version),
@@ -136,11 +143,25 @@ def load_features(path: str | Path, label: LabelSettings) -> FeatureData:
     spec: dict[str, Any] = json.loads(spec_path.read_text())
     data_dir = root / "data" if (root / "data").is_dir() else root
     dataset = ds.dataset(str(data_dir), format="parquet", partitioning="hive", exclude_invalid_files=True)
-    frame = dataset.to_table().to_pandas()
-    if frame.empty:
-        raise FileNotFoundError(f"{data_dir} holds no rows")
     names = _feature_names(spec)
     label_spec: dict[str, Any] = spec.get("label") or spec.get("label_settings") or {}
+    resources = label_spec.get("resources") or label.resources
+    wanted = {"host_id", "timestamp", *names, *resources}
+    columns = [
+        c
+        for c in dataset.schema.names
+        if c in wanted or c == "label" or c.startswith(("label_", "exhausted", "tte_"))
+    ]
+    table = dataset.to_table(columns=columns)
+    # Features as float32: half the memory on a 10M-row fleet; sklearn's trees use float32 anyway, and
+    # LightGBM bins the values (a float32 row converts exactly to the float64 that serving passes).
+    frame = table.to_pandas(self_destruct=True)
+    del table
+    for name in names:
+        if name in frame and frame[name].dtype == np.float64:
+            frame[name] = frame[name].astype(np.float32)
+    if frame.empty:
+        raise FileNotFoundError(f"{data_dir} holds no rows")
     data = from_frame(
         frame,
         names,

@@ -3,7 +3,9 @@
 The objective trains on the train split and scores average precision (PR-AUC) on validation onset rows,
 the metric that matters under heavy class imbalance. Imbalance is handled by ``scale_pos_weight``, tuned
 between 1 and the negative/positive ratio; calibration on validation afterwards undoes its skew.
-The binned ``Dataset`` is built once and shared by every trial.
+The binned ``Dataset`` is built once and shared by every trial. Beyond ``MAX_TRAIN_ROWS`` training rows
+(the default 10M-row fleet), negatives are subsampled uniformly and every positive kept: the ranking is
+learnt as well, and the validation calibration restores the base rate.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from analytics.training.data import Matrix
+
 __all__ = [
     "MAX_ROUNDS",
     "LightGBMData",
@@ -30,6 +34,8 @@ __all__ = [
     "threads_for",
 ]
 
+MAX_TRAIN_ROWS = 1_000_000
+"""Training rows kept (negatives subsampled beyond this)."""
 MAX_ROUNDS = 600
 """Upper bound on boosting rounds; early stopping usually ends far sooner."""
 EARLY_STOPPING_ROUNDS = 40
@@ -67,11 +73,14 @@ class LightGBMData:
 
     def __init__(
         self,
-        x_train: NDArray[np.float64],
+        x_train: Matrix,
         y_train: NDArray[Any],
-        x_val: NDArray[np.float64],
+        x_val: Matrix,
         y_val: NDArray[Any],
         feature_names: Sequence[str],
+        *,
+        seed: int = 0,
+        max_rows: int = MAX_TRAIN_ROWS,
     ) -> None:
         """Bin the data.
 
@@ -81,8 +90,19 @@ class LightGBMData:
             x_val: Validation features.
             y_val: Validation labels.
             feature_names: Column names.
+            seed: Seed of the negative subsampling.
+            max_rows: Training rows kept (all positives, negatives subsampled).
         """
         names = [str(n) for n in feature_names]
+        y_train = np.asarray(y_train, dtype=np.int8)
+        negatives = np.flatnonzero(y_train == 0)
+        budget = max(max_rows - int(y_train.sum()), 1)
+        self.negative_sampling_rate = 1.0
+        if negatives.size > budget:
+            keep = y_train == 1
+            keep[np.random.default_rng(seed).choice(negatives, size=budget, replace=False)] = True
+            x_train, y_train = x_train[keep], y_train[keep]
+            self.negative_sampling_rate = budget / negatives.size
         params = {"feature_pre_filter": False, "verbosity": -1, "max_bin": 255}
         self.train = lgb.Dataset(x_train, y_train, feature_name=names, params=params, free_raw_data=False)
         self.valid = lgb.Dataset(x_val, y_val, reference=self.train, params=params, free_raw_data=False)

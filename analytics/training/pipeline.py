@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from sklearn.ensemble import RandomForestClassifier
 
     from analytics.serving import CalibrationSpec
-    from analytics.training.data import FeatureData
+    from analytics.training.data import FeatureData, Matrix
     from analytics.training.split import Split
 
 __all__ = ["ModelFit", "TrainResult", "train_and_evaluate", "untrained_metrics"]
@@ -113,7 +113,7 @@ class TrainResult:
         return None if fit is None else fit.model
 
 
-def _predict(name: str, model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+def _predict(name: str, model: Any, x: Matrix) -> NDArray[np.float64]:
     if name == "lightgbm":
         return np.asarray(model.predict(x), dtype=np.float64)
     return rf.positive_proba(model, x)
@@ -233,7 +233,7 @@ class _Clock:
 
 
 def _fit_models(
-    x: dict[str, NDArray[np.float64]],
+    x: dict[str, Matrix],
     y: NDArray[np.int8],
     rows: dict[str, NDArray[np.bool_]],
     feature_names: list[str],
@@ -245,7 +245,7 @@ def _fit_models(
     """Tune, refit, calibrate and threshold LightGBM, then the Random Forest."""
     y_tr, y_va = y[rows["train"]], y[rows["validation"]]
     seed = int(tuning["seed"])
-    lgb_data = lgbm.LightGBMData(x["train"], y_tr, x["validation"], y_va, feature_names)
+    lgb_data = lgbm.LightGBMData(x["train"], y_tr, x["validation"], y_va, feature_names, seed=seed)
     study = run_study(
         f"lightgbm-{key}", lgbm.make_objective(lgb_data, seed), show_progress=show_progress, **tuning
     )
@@ -273,7 +273,7 @@ def untrained_metrics(reason: str) -> dict[str, Any]:
 
 
 def _calibrated(
-    name: str, model: Any, study: StudySummary, x_val: NDArray[np.float64], y_val: NDArray[np.int8]
+    name: str, model: Any, study: StudySummary, x_val: Matrix, y_val: NDArray[np.int8]
 ) -> ModelFit:
     raw = _predict(name, model, x_val)
     calibration = fit_calibration(raw, y_val)

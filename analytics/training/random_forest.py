@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from analytics.training.data import Matrix
+
 __all__ = ["CHUNK_TREES", "RandomForestData", "fit", "make_objective", "positive_proba"]
 
 SMALL_ROWS = 50_000
@@ -38,9 +40,9 @@ class RandomForestData:
 
     def __init__(
         self,
-        x_train: NDArray[np.float64],
+        x_train: Matrix,
         y_train: NDArray[Any],
-        x_val: NDArray[np.float64],
+        x_val: Matrix,
         y_val: NDArray[Any],
         *,
         seed: int,
@@ -75,7 +77,7 @@ class RandomForestData:
         return -float(log_loss(self.y_val, proba, labels=[0, 1]))
 
 
-def positive_proba(model: RandomForestClassifier, x: NDArray[np.float64]) -> NDArray[np.float64]:
+def positive_proba(model: RandomForestClassifier, x: Matrix) -> NDArray[np.float64]:
     """Probability of the positive class (0 when training saw only negatives)."""
     proba = model.predict_proba(x)
     classes = list(model.classes_)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from analytics.training.data import Matrix
+
 __all__ = ["QUANTILES", "TteModel", "fit_tte"]
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -44,7 +46,7 @@ class TteModel:
     test_rows: int
     """How many test rows the error is measured on."""
 
-    def predict_seconds(self, x: NDArray[np.float64], horizon_seconds: int) -> NDArray[np.float64]:
+    def predict_seconds(self, x: Matrix, horizon_seconds: int) -> NDArray[np.float64]:
         """``(n, len(QUANTILES))`` seconds, sorted along the quantile axis, clipped to the horizon."""
         columns = np.column_stack([b.predict(x, num_threads=1) for b in self.boosters])
         seconds: NDArray[np.float64] = np.clip(
@@ -72,7 +74,7 @@ def _params(alpha: float, seed: int, threads: int) -> dict[str, Any]:
 
 def fit_tte(
     resource: str,
-    x: dict[str, NDArray[np.float64]],
+    x: dict[str, Matrix],
     seconds: dict[str, NDArray[np.float64]],
     feature_names: Sequence[str],
     *,
