@@ -36,9 +36,9 @@ __all__ = [
 
 MAX_TRAIN_ROWS = 1_000_000
 """Training rows kept (negatives subsampled beyond this)."""
-MAX_ROUNDS = 600
+MAX_ROUNDS = 400
 """Upper bound on boosting rounds; early stopping usually ends far sooner."""
-EARLY_STOPPING_ROUNDS = 40
+EARLY_STOPPING_ROUNDS = 30
 """Rounds without validation improvement before a fit stops."""
 REPORT_EVERY = 10
 """Report to the pruner every this many rounds (each report is a storage write)."""
@@ -103,7 +103,8 @@ class LightGBMData:
             keep[np.random.default_rng(seed).choice(negatives, size=budget, replace=False)] = True
             x_train, y_train = x_train[keep], y_train[keep]
             self.negative_sampling_rate = budget / negatives.size
-        params = {"feature_pre_filter": False, "verbosity": -1, "max_bin": 255}
+        # 63 bins: histograms 4x cheaper than 255, no measurable loss on smooth telemetry features.
+        params = {"feature_pre_filter": False, "verbosity": -1, "max_bin": 63}
         self.train = lgb.Dataset(x_train, y_train, feature_name=names, params=params, free_raw_data=False)
         self.valid = lgb.Dataset(x_val, y_val, reference=self.train, params=params, free_raw_data=False)
         self.rows = int(np.size(y_train))
@@ -148,11 +149,11 @@ class PruningCallback:
 def suggest(trial: optuna.Trial, neg_pos_ratio: float) -> dict[str, Any]:
     """The search space."""
     params: dict[str, Any] = {
-        "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
-        "num_leaves": trial.suggest_int("num_leaves", 15, 255, log=True),
-        "min_child_samples": trial.suggest_int("min_child_samples", 10, 1000, log=True),
-        "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
-        "bagging_fraction": trial.suggest_float("bagging_fraction", 0.4, 1.0),
+        "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.3, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 15, 127, log=True),
+        "min_child_samples": trial.suggest_int("min_child_samples", 20, 2000, log=True),
+        "feature_fraction": trial.suggest_float("feature_fraction", 0.3, 1.0),
+        "bagging_fraction": trial.suggest_float("bagging_fraction", 0.3, 1.0),
         "bagging_freq": 1,
         "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 30.0, log=True),
         "min_gain_to_split": trial.suggest_float("min_gain_to_split", 0.0, 1.0),
