@@ -96,8 +96,8 @@ class SimulationConfig:
     )
     """Filling disk: bursty log growth with its write throughput, then full, then cleanup."""
     surge: PrecursorSettings = PrecursorSettings(
-        exhaust_probability=0.75,
-        lead_minutes=(28, 50),
+        exhaust_probability=0.8,
+        lead_minutes=(40, 70),
         sudden_fraction=0.06,
         sudden_lead_minutes=(8, 15),
         held_minutes=(8, 40),
@@ -106,9 +106,9 @@ class SimulationConfig:
     )
     """Traffic surge: CPU, network, load and workers ramp together to saturation, then recede."""
     runaway: PrecursorSettings = PrecursorSettings(
-        exhaust_probability=0.8,
+        exhaust_probability=0.85,
         lead_minutes=(30, 90),
-        sudden_fraction=0.15,
+        sudden_fraction=0.1,
         sudden_lead_minutes=(2, 6),
         held_minutes=(5, 30),
         abort_level=(60, 80),

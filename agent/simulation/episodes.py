@@ -90,8 +90,8 @@ class Effects:
     """Per-sample accumulator of what the active episodes do to the host."""
 
     __slots__ = (
-        "cpu", "cpu_floor", "disk", "disk_floor", "gc", "io", "load", "mem", "mem_floor", "procs", "stress",
-        "swap", "traffic",
+        "cpu", "cpu_floor", "cpu_soft", "disk", "disk_floor", "gc", "io", "job_level", "load", "mem",
+        "mem_floor", "procs", "stress", "stuck", "stuck_level", "swap", "traffic",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -101,6 +101,10 @@ class Effects:
         """Back to "no effect"."""
         self.traffic = 1.0  # multiplies traffic (CPU, network, workers)
         self.cpu = 0.0  # added CPU demand, percent (may exceed 100 in total: saturation)
+        self.job_level = 0.0  # CPU percent a running job pulls the host to (the highest job wins)
+        self.cpu_soft = 0.0  # demand that competes with a running job: soft-capped with it (GC, deploys)
+        self.stuck = 0.0  # CPU of stuck processes, added on top...
+        self.stuck_level = 0.0  # ...or, while a job holds the CPU, the level they drive it to
         self.mem = 0.0
         self.disk = 0.0
         self.io = 0.0  # bytes/s
@@ -224,7 +228,7 @@ class BatchJob(Episode):
     def apply(self, ts: float, host: HostView, fx: Effects) -> None:
         """Pull CPU to the job's level, with its disk traffic, working set and worker processes."""
         r = min(1.0, (ts - self.start) / self.ramp, (self.end - ts) / self.ramp)
-        fx.cpu += (self.level - host.cpu_det) * r
+        fx.job_level = max(fx.job_level, host.cpu_det + (self.level - host.cpu_det) * r)
         fx.stress = True
         fx.io += self.io_bytes * r
         fx.mem += self.mem_add * r
@@ -246,5 +250,6 @@ class Deploy(Episode):
     def apply(self, ts: float, host: HostView, fx: Effects) -> None:
         """A bell-shaped CPU burst; processes dip while workers are replaced."""
         bump = math.sin(math.pi * (ts - self.start) / (self.end - self.start))
-        fx.cpu += self.cpu_add * bump
+        # A restart burst takes what headroom there is, not more: deploys are not exhaustion episodes.
+        fx.cpu_soft += min(self.cpu_add, max(0.0, 86.0 - host.cpu_det)) * bump
         fx.procs -= self.procs_dip * bump

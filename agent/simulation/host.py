@@ -16,7 +16,8 @@ from agent.simulation.roles import MINUTES_PER_WEEK
 
 __all__ = ["SimulatedHost"]
 
-_SOFT_CAP = 93.0  # a stressed job's CPU is compressed above this (jobs are niced, never saturate)
+_SOFT_CAP = 93.0  # a running job's CPU is compressed above this (jobs are niced, never saturate)...
+_SOFT_ROOM = 1.4  # ...and approaches _SOFT_CAP + _SOFT_ROOM < 95 % however much else competes
 
 
 class SimulatedHost(HostBase):
@@ -96,22 +97,43 @@ class SimulatedHost(HostBase):
             fx.reset()
             for episode in self._active:
                 episode.apply(ts, self, fx)
-            f_traffic, a_cpu, a_mem, a_disk, a_io = fx.traffic, fx.cpu, fx.mem, fx.disk, fx.io
+            f_traffic, a_cpu, a_soft, a_mem, a_disk, a_io = (
+                fx.traffic,
+                fx.cpu,
+                fx.cpu_soft,
+                fx.mem,
+                fx.disk,
+                fx.io,
+            )
+            a_stuck, a_stuck_level, job = fx.stuck, fx.stuck_level, fx.job_level
             a_procs, a_swap, a_load, gc, stress = fx.procs, fx.swap, fx.load, fx.gc, fx.stress
             f_cpu, f_mem, f_disk = fx.cpu_floor, fx.mem_floor, fx.disk_floor
         else:
-            f_traffic, a_cpu, a_mem, a_disk, a_io = 1.0, 0.0, 0.0, 0.0, 0.0
+            f_traffic, a_cpu, a_soft, a_mem, a_disk, a_io = 1.0, 0.0, 0.0, 0.0, 0.0, 0.0
+            a_stuck = a_stuck_level = job = 0.0
             a_procs = a_swap = a_load = gc = f_cpu = f_mem = f_disk = 0.0
             stress = False
 
-        # CPU: demand may exceed 100 (saturation); the reading cannot.
-        demand = self.cpu_idle + tcpu * f_traffic + a_cpu + self._cpu_noise * nc
+        # CPU: demand may exceed 100 (saturation); the reading cannot. A running job's demand (and whatever
+        # competes with it, noise included) is soft-capped under the threshold; stuck processes then drive the
+        # CPU to their own level, and on a host without a job they simply add up.
+        demand = self.cpu_idle + tcpu * f_traffic
+        if job > demand:
+            demand = job
+        demand += a_soft + self._cpu_noise * nc
+        if stress:
+            if demand > _SOFT_CAP:  # approaches _SOFT_CAP + _SOFT_ROOM, never reaches it
+                over = demand - _SOFT_CAP
+                demand = _SOFT_CAP + _SOFT_ROOM * over / (over + _SOFT_ROOM)
+            if a_stuck_level > demand:
+                demand = a_stuck_level + self._cpu_noise * nc
+        else:
+            demand += a_stuck
+        demand += a_cpu
         if demand >= 99.0:
             cpu = 100.0 - 0.8 * abs(normal[bits(NORMAL_BITS)])
         else:
             cpu = demand if demand > 0.3 else 0.3
-        if stress and cpu > _SOFT_CAP:
-            cpu = _SOFT_CAP + (cpu - _SOFT_CAP) * 0.15
         if f_cpu > cpu:
             cpu = f_cpu + (100.0 - f_cpu) * self._rand()
 

@@ -9,6 +9,7 @@ throughput, CPU with network, load and worker processes, process counts.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
@@ -78,7 +79,7 @@ class Leak(Episode):
             g = interp(self.xs, self.ys, (ts - self.start) / self.lead)
             fx.mem += (MEM_TOP - host.mem_det) * g
             fx.gc = max(fx.gc, g)
-            fx.cpu += 8.0 * g * g
+            fx.cpu_soft += 4.0 * g * g
         else:
             fx.mem_floor = max(fx.mem_floor, MEM_TOP)
             fx.swap += 30.0
@@ -135,36 +136,43 @@ class DiskFill(Episode):
 class Surge(Episode):
     """Traffic growing to saturation: CPU, network, load and workers together; then it recedes."""
 
-    __slots__ = ("exhausts", "lead", "recede", "t_down", "t_top", "target", "xs", "ys")
+    __slots__ = ("exhausts", "ramp", "recede", "t_down", "t_on", "t_top", "target", "xs", "ys")
     kind = "surge"
     resource = "cpu_util"
 
-    def __init__(self, start: float, rng: random.Random, cfg: PrecursorSettings) -> None:
-        exhausts, sudden, ramp = _outcome(rng, cfg)
+    def __init__(self, start: float, rng: random.Random, host: HostView, cfg: PrecursorSettings) -> None:
+        exhausts, sudden, lead = _outcome(rng, cfg)
         shape = "linear" if sudden else ("accelerating" if exhausts else "concave")
         self.xs, self.ys = shape_knots(rng, shape)
         self.target = rng.uniform(112.0, 140.0) if exhausts else uniform(rng, cfg.abort_level)
         hold = (uniform(rng, cfg.held_minutes) if exhausts else rng.uniform(5.0, 25.0)) * 60.0
         self.recede = rng.uniform(10.0, 30.0) * 60.0
-        self.lead = ramp
         self.exhausts = exhausts
+        # The lead is the time to cross the threshold (the onset); demand keeps rising past it to the target.
+        ramp = lead
+        if exhausts:
+            ref = host.expected_cpu(start)
+            crossing = (95.0 - ref) / (self.target - ref) if self.target > ref + 5.0 else 0.5
+            ramp = lead / max(0.3, invert(self.xs, self.ys, min(max(crossing, 0.05), 0.95)))
+        self.ramp = ramp
+        self.t_on = start + lead if exhausts else math.inf
         self.t_top = start + ramp
         self.t_down = self.t_top + hold
         super().__init__(
             start,
             self.t_down + self.recede,
-            onset=self.t_top if exhausts else None,
+            onset=start + lead if exhausts else None,
             detail=_detail(shape, sudden, exhausts),
         )
 
     def apply(self, ts: float, host: HostView, fx: Effects) -> None:
         """Scale traffic so that CPU demand moves towards the surge's target along its curve."""
+        if ts >= self.t_on and ts < self.t_down:
+            fx.cpu_floor = max(fx.cpu_floor, SATURATED)
         if ts < self.t_top:
-            g = interp(self.xs, self.ys, (ts - self.start) / self.lead)
+            g = interp(self.xs, self.ys, (ts - self.start) / self.ramp)
         elif ts < self.t_down:
             g = 1.0
-            if self.exhausts:
-                fx.cpu_floor = max(fx.cpu_floor, SATURATED)
         else:
             g = max(0.0, 1.0 - (ts - self.t_down) / self.recede)
         traffic = max(host.traffic_cpu, 3.0)
@@ -179,7 +187,7 @@ class Surge(Episode):
 class Runaway(Episode):
     """Stuck jobs piling up (each a CPU step and a few processes), or one process spinning up in minutes."""
 
-    __slots__ = ("cum_cpu", "cum_procs", "exhausts", "procs", "ramp", "step_ts")
+    __slots__ = ("cap", "cum_cpu", "cum_procs", "exhausts", "procs", "ramp", "ref", "step_ts")
     kind = "runaway"
     resource = "cpu_util"
 
@@ -187,6 +195,10 @@ class Runaway(Episode):
         exhausts, sudden, lead = _outcome(rng, cfg)
         held = uniform(rng, cfg.held_minutes) * 60.0
         ref = host.expected_cpu(start)
+        self.ref = ref
+        self.cap = (
+            math.inf
+        )  # an aborted pile-up never takes the host past its abort level, whatever the traffic
         self.exhausts = exhausts
         self.ramp = lead
         self.step_ts: list[float] = []
@@ -196,10 +208,15 @@ class Runaway(Episode):
         if sudden:
             super().__init__(start, start + lead + held, onset=start + lead, detail="spin/sudden")
             return
-        need = 112.0 - ref if exhausts else uniform(rng, cfg.abort_level) - ref
-        need = max(need, rng.uniform(10.0, 20.0))
         steps = rng.randint(5, 10) if exhausts else rng.randint(3, 7)
-        sizes = [rng.uniform(0.8, 1.2) for _ in range(steps)]
+        # Exhausting: the last step (not an earlier one) takes the CPU over the threshold.
+        if exhausts:
+            need = (95.0 - ref) * steps / (steps - 0.7)
+        else:
+            self.cap = uniform(rng, cfg.abort_level)
+            need = self.cap - ref
+        need = max(need, rng.uniform(10.0, 20.0))
+        sizes = [rng.uniform(0.9, 1.1) for _ in range(steps)]
         total = sum(sizes)
         self.cum_cpu = [0.0]
         for i, size in enumerate(sizes):
@@ -217,11 +234,14 @@ class Runaway(Episode):
         """Add the stuck jobs' CPU and processes; once saturated, hold the CPU there until killed."""
         if self.step_ts:
             i = bisect_right(self.step_ts, ts)
-            fx.cpu += self.cum_cpu[i]
+            add = self.cum_cpu[i]
             fx.procs += self.cum_procs[i]
         else:
             u = min(1.0, (ts - self.start) / self.ramp)
-            fx.cpu += self.cum_cpu[1] * u
+            add = self.cum_cpu[1] * u
             fx.procs += self.procs * u
+        add = min(add, max(0.0, self.cap - host.cpu_det))
+        fx.stuck += add
+        fx.stuck_level = max(fx.stuck_level, min(self.ref + add, self.cap))
         if self.exhausts and self.onset is not None and ts >= self.onset:
             fx.cpu_floor = max(fx.cpu_floor, SATURATED)

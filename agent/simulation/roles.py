@@ -107,7 +107,7 @@ PROFILES: Final[dict[str, RoleProfile]] = {
     "api": RoleProfile(
         name="api", cores=(4, 8, 16), memory_gib=(16, 32), disk_gib=(50, 100),
         cpu_idle=(4, 8), cpu_traffic=(35, 60), cpu_noise=3.6,
-        mem_base=(35, 50), mem_traffic=(5, 12), mem_noise=0.5, gc_sawtooth=(3, 8), high_mem_share=0.0,
+        mem_base=(35, 50), mem_traffic=(5, 12), mem_noise=0.5, gc_sawtooth=(2, 5), high_mem_share=0.0,
         disk_base=(20, 50), disk_daily_log=(0.5, 2.0), high_disk_share=0.0,
         net_in_peak=(3 * _MB, 20 * _MB), net_out_ratio=(1.2, 3),
         io_base=(0.3 * _MB, 1 * _MB), io_traffic=(1 * _MB, 6 * _MB), io_size=(16_000, 64_000),
@@ -148,7 +148,7 @@ PROFILES: Final[dict[str, RoleProfile]] = {
     "worker": RoleProfile(
         name="worker", cores=(4, 8, 16), memory_gib=(16, 32), disk_gib=(50, 100),
         cpu_idle=(4, 8), cpu_traffic=(25, 50), cpu_noise=3.5,
-        mem_base=(35, 50), mem_traffic=(5, 12), mem_noise=0.5, gc_sawtooth=(3, 7), high_mem_share=0.0,
+        mem_base=(35, 50), mem_traffic=(5, 12), mem_noise=0.5, gc_sawtooth=(2, 5), high_mem_share=0.0,
         disk_base=(20, 55), disk_daily_log=(0.5, 2.0), high_disk_share=0.0,
         net_in_peak=(2 * _MB, 10 * _MB), net_out_ratio=(0.5, 1.5),
         io_base=(0.5 * _MB, 2 * _MB), io_traffic=(2 * _MB, 10 * _MB), io_size=(32_000, 128_000),

@@ -117,7 +117,7 @@ class Schedule:
             return Runaway(start, rng, host, config.runaway)
         if kind == "surge":
             accept = host.expected_traffic_cpu(start) >= _SURGE_MIN_TRAFFIC_CPU
-            episode = Surge(start, rng, config.surge)
+            episode = Surge(start, rng, host, config.surge)
             return episode if accept else None
         if kind == "cpu_spike":
             return Spike(start, rng, config)

@@ -14,6 +14,10 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from agent.wire import METRIC_NAMES
+
+RESOURCES = ("cpu_util", "mem_util", "disk_util")
+
 if TYPE_CHECKING:
     from analytics.settings import LabelSettings
 
@@ -21,51 +25,65 @@ __all__ = ["features", "quick_model"]
 
 
 def features(df: pd.DataFrame, step: float) -> pd.DataFrame:
-    """Window features per host (rows sorted by host then time, regular step)."""
+    """Roughly the production feature set (``analytics.features``) in pandas; rows sorted by host and time."""
     k = df.groupby("host_id").cumcount().to_numpy()
     out: dict[str, np.ndarray] = {}
 
+    def rows(minutes: int) -> int:
+        return max(2, round(minutes * 60 / step))
+
     def roll(s: pd.Series, minutes: int, how: str) -> np.ndarray:
-        n = max(2, round(minutes * 60 / step))
+        n = rows(minutes)
         values: np.ndarray = getattr(s.rolling(n, min_periods=2), how)().to_numpy(dtype=float)
         values[k < n - 1] = np.nan
         return values
 
     def lag(s: pd.Series, minutes: int) -> np.ndarray:
         n = max(1, round(minutes * 60 / step))
-        values: np.ndarray = s.to_numpy(dtype=float) - s.shift(n).to_numpy(dtype=float)
+        values: np.ndarray = s.shift(n).to_numpy(dtype=float)
         values[k < n] = np.nan
         return values
 
+    def slope(s: pd.Series, kk: pd.Series, minutes: int) -> np.ndarray:
+        n = rows(minutes)
+        cov = (s * kk).rolling(n, 2).mean() - s.rolling(n, 2).mean() * kk.rolling(n, 2).mean()
+        var = (kk * kk).rolling(n, 2).mean() - kk.rolling(n, 2).mean() ** 2
+        values: np.ndarray = (cov / var).to_numpy() / step  # per second
+        values[k < n - 1] = np.nan
+        return values
+
     kk = pd.Series(k.astype(float))
-    for r in ("cpu_util", "mem_util", "disk_util", "swap_util"):
+    for name in df.columns.intersection(list(METRIC_NAMES)):
+        out[name] = df[name].to_numpy(dtype=float)
+    for r in RESOURCES:
         s = df[r].astype(float).reset_index(drop=True)
-        out[r] = s.to_numpy()
-        for w in (15, 60, 180):
-            out[f"{r}_mean{w}"] = roll(s, w, "mean")
-            out[f"{r}_std{w}"] = roll(s, w, "std")
-            out[f"{r}_min{w}"] = roll(s, w, "min")
-            out[f"{r}_max{w}"] = roll(s, w, "max")
-            n = max(2, round(w * 60 / step))
-            cov = (s * kk).rolling(n, min_periods=2).mean() - s.rolling(n, 2).mean() * kk.rolling(n, 2).mean()
-            var = (kk * kk).rolling(n, 2).mean() - kk.rolling(n, 2).mean() ** 2
-            slope = (cov / var).to_numpy() * (60 / step)  # per minute
-            slope[k < n - 1] = np.nan
-            out[f"{r}_slope{w}"] = slope
-        out[f"{r}_d5"], out[f"{r}_d15"] = lag(s, 5), lag(s, 15)
+        for m in (5, 15, 60):
+            out[f"{r}_mean_{m}m"] = roll(s, m, "mean")
+        for m in (15, 60):
+            out[f"{r}_std_{m}m"] = roll(s, m, "std")
+            out[f"{r}_max_{m}m"] = roll(s, m, "max")
+            out[f"{r}_slope_{m}m"] = slope(s, kk, m)
+        out[f"{r}_min_60m"] = roll(s, 60, "min")
+        out[f"{r}_ewma"] = s.ewm(halflife=5 * 60 / step).mean().to_numpy()
+        out[f"{r}_lag_15m"] = lag(s, 15)
+        out[f"{r}_rate_5m"] = (s.to_numpy() - lag(s, 5)) / 300.0
+        out[f"{r}_headroom"] = 100.0 - s.to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
-            ttf = (95.0 - out[r]) / out[f"{r}_slope60"]
-        out[f"{r}_ttf60"] = np.where(out[f"{r}_slope60"] > 0, np.clip(ttf, 0, 1e4), 1e4)
-    for r in ("load1", "active_processes", "network_in", "disk_io"):
-        s = df[r].astype(float).reset_index(drop=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[f"{r}_rel60"] = s.to_numpy() / roll(s, 60, "mean")
-            out[f"{r}_rel15"] = s.to_numpy() / roll(s, 15, "mean")
-        out[f"{r}_d15"] = lag(s, 15)
-        out[f"{r}_d60"] = lag(s, 60)
+            ttf = out[f"{r}_headroom"] / out[f"{r}_slope_15m"]
+        out[f"{r}_ttf"] = np.where(out[f"{r}_slope_15m"] > 0, np.clip(ttf, 0, 6 * 3600), 6 * 3600)
+        high_ts = pd.Series(np.where(s >= 90.0, df["timestamp"].to_numpy(), np.nan)).groupby(k == 0).ffill()
+        since = df["timestamp"].to_numpy() - high_ts.to_numpy()
+        out[f"{r}_since_high"] = np.where(np.isnan(since) | (since > 3 * 3600), 3 * 3600, since)
+    out["load_per_cpu"] = (df["load1"] / (df["cpu_util"] + 1.0)).to_numpy()
     out["load_ratio"] = (df["load1"] / (df["load15"] + 0.01)).to_numpy()
+    out["swap_per_mem"] = (df["swap_util"] / (df["mem_util"] + 1.0)).to_numpy()
+    out["net_log_ratio"] = (np.log1p(df["network_in"]) - np.log1p(df["network_out"])).to_numpy()
+    out["io_size"] = (df["disk_io"] / (df["disk_iops"] + 1.0)).to_numpy()
+    out["max_util"] = df[list(RESOURCES)].max(axis=1).to_numpy()
     hour = (df["timestamp"].to_numpy() % 86400) / 3600.0
+    dow = ((df["timestamp"].to_numpy() // 86400 + 3) % 7) / 7.0
     out["hour_sin"], out["hour_cos"] = np.sin(hour * np.pi / 12), np.cos(hour * np.pi / 12)
+    out["dow_sin"], out["dow_cos"] = np.sin(dow * 2 * np.pi), np.cos(dow * 2 * np.pi)
     return pd.DataFrame(out)
 
 
