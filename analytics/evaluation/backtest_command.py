@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import structlog
-from rich.console import Console
 
 from analytics.evaluation.baselines import BASELINES
 from analytics.evaluation.plots import write_plots
-from analytics.evaluation.report import print_breakdown, print_table, write_json
+from analytics.evaluation.report import make_console, print_breakdown, print_table, write_json
 from analytics.training.pipeline import TrainResult, train_and_evaluate, untrained_metrics
 from analytics.training.split import Scheme, SplitError, make_split
 
@@ -120,7 +119,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """``cloudsense backtest``: print the test table; JSON and plots on request."""
     from analytics.evaluation.featurize import DatasetError, featurize
 
-    console = Console()
+    console = make_console()
     seed = settings.training.seed if args.seed is None else args.seed
     with tempfile.TemporaryDirectory(prefix="cloudsense-backtest-") as tmp:
         try:

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import structlog
-from rich.console import Console
 
 from analytics.evaluation.baselines import static_threshold_score, trend_score
 from analytics.evaluation.plots import write_plots
-from analytics.evaluation.report import print_breakdown, print_table, write_json
+from analytics.evaluation.report import make_console, print_breakdown, print_table, write_json
 from analytics.evaluation.scoring import Evaluation, baseline_output, evaluate, model_output
 
 if TYPE_CHECKING:
@@ -98,7 +97,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """``cloudsense evaluate``: print the table, write plots and (optionally) JSON."""
     from analytics.evaluation.featurize import DatasetError, featurize
 
-    console = Console()
+    console = make_console()
     with tempfile.TemporaryDirectory(prefix="cloudsense-model-") as tmp:
         predictor = load_model(args.model, settings, Path(tmp))
     spec = predictor.spec

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COLUMNS",
     "jsonable",
+    "make_console",
     "markdown_table",
     "print_breakdown",
     "print_table",
@@ -43,6 +44,14 @@ _HEADERS = {
     "rows": "rows",
     "positives": "pos",
 }
+
+
+def make_console() -> Console:
+    """A console for tables: the terminal's width, or 200 columns when output is a file or a pipe."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
 
 
 def _cell(key: str, value: Any) -> str:

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import structlog
-from rich.console import Console
 
 from analytics.evaluation.model_card import render_model_card
 from analytics.evaluation.plots import write_plots
-from analytics.evaluation.report import jsonable, print_breakdown, print_table, write_json
+from analytics.evaluation.report import jsonable, make_console, print_breakdown, print_table, write_json
 from analytics.training.bundle import write_bundle
 from analytics.training.data import load_features
 from analytics.training.pipeline import TrainResult, train_and_evaluate
@@ -174,7 +173,7 @@ def train(
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """``cloudsense train``: print the test table; exit 1 when no model could be trained."""
-    console = Console()
+    console = make_console()
     outcome = train(
         args.features, settings, trials=args.trials, timeout=args.timeout, seed=args.seed, scheme=args.split
     )
