@@ -15,7 +15,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ __all__ = [
     "percentile",
     "postgres_cpu_seconds",
     "proc_stat",
+    "run_quietly",
     "table",
     "tree_cpu_seconds",
     "wait_http_ok",
@@ -203,14 +203,16 @@ class Processes:
                 self.stop(proc, timeout=10)
 
 
-def python_module(python: str, module: str, *args: str) -> list[str]:
-    """``[python, -m, module, args...]``."""
-    return [python, "-m", module, *args]
+def run_quietly(argv: Sequence[str], env: dict[str, str]) -> str:
+    """Run a command to completion; its stdout. Its output is shown only if it fails.
 
-
-def default_python() -> str:
-    """The interpreter running the benchmark (the project's venv)."""
-    return sys.executable
+    Raises:
+        RuntimeError: Non-zero exit status (with the command's output).
+    """
+    done = subprocess.run(list(argv), env=env, capture_output=True, text=True, cwd=REPO, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 # --- throwaway Postgres databases --------------------------------------------------------------------

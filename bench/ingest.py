@@ -266,9 +266,7 @@ def main() -> int:
     db_url = _common.create_database("bench_ingest")
     try:
         env = dict(os.environ, CLOUDSENSE_DB__URL=db_url)
-        subprocess.run(
-            [sys.executable, "-m", "cloudsense", "db", "upgrade"], env=env, check=True, cwd=_common.REPO
-        )
+        _common.run_quietly([sys.executable, "-m", "cloudsense", "db", "upgrade"], env)
         tokens = asyncio.run(_provision(db_url, agents))
         agents = [a.with_token(tokens[a.host_id]) for a in agents]
         server = asyncio.run(_server_settings(db_url))
