@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict
 from typing import Final
 
+from agent.wire import UTILISATION_METRICS
 from analytics.features.cross import CROSS
 from analytics.features.current import CURRENT
 from analytics.features.cyclic import CALENDAR
@@ -50,12 +51,17 @@ FEATURE_NAMES: Final[tuple[str, ...]] = tuple(f.name for f in FEATURES)
 """Column order of the feature table and of the online feature vector."""
 
 FEATURE_SET_DIGEST: Final = hashlib.sha256(
-    json.dumps([asdict(f) for f in FEATURES], sort_keys=True).encode()
+    json.dumps(
+        [{k: v for k, v in asdict(f).items() if k != "help"} for f in FEATURES], sort_keys=True
+    ).encode()
 ).hexdigest()[:16]
-"""Digest of the declarations (changes whenever any declaration changes)."""
+"""Digest of the declarations (changes whenever a declaration changes, except its ``help`` text)."""
 
 if len(set(FEATURE_NAMES)) != len(FEATURE_NAMES):  # pragma: no cover - a broken declaration
     raise RuntimeError("duplicate feature names in the specification")
+_QUANTISED = {Kind.MEAN, Kind.STD, Kind.SLOPE, Kind.TIME_TO_FULL}
+if any(f.kind in _QUANTISED and f.source not in UTILISATION_METRICS for f in FEATURES):  # pragma: no cover
+    raise RuntimeError("mean/std/slope/time_to_full are exact only on utilisation (percent) metrics")
 
 
 def lookback_rows(step_seconds: int) -> int:

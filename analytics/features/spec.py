@@ -13,6 +13,9 @@ Semantics shared by both implementations (``x`` is the source metric on the unif
   missing values; NaN when the window holds no value (``std``: fewer than two; sample standard deviation).
 * ``slope``: least-squares slope of ``x`` against time (units per second) over the same rows, on the
   non-missing points; NaN with fewer than two points.
+* ``mean``, ``std`` and ``slope`` (so ``time_to_full`` too) read utilisation rounded to :data:`QUANTUM`
+  (``floor(x * 10_000 + 0.5)``, exact integers): their window sums are exact, so batch and online agree bit
+  for bit and no catastrophic cancellation creeps into a flat window's deviation.
 * ``ewma``: exponentially weighted mean over the window, weight ``0.5 ** (k * step / half_life)`` for the row
   ``k`` steps back, normalised over non-missing rows (a truncated EWMA that is the same in batch and online).
 * ``lag``: ``x_{t-n}``; ``rate``: ``(x_t - x_{t-n}) / (n * step)`` per second.
@@ -35,7 +38,10 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["FeatureSpec", "Kind", "window_rows"]
+__all__ = ["QUANTUM", "FeatureSpec", "Kind", "ewma_weights", "rows_for", "window_rows"]
+
+QUANTUM = 10_000
+"""Utilisation is rounded to 1/QUANTUM of a percentage point for ``mean``/``std``/``slope``."""
 
 
 class Kind(StrEnum):

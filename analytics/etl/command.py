@@ -1,0 +1,82 @@
+"""``cloudsense etl --input LAKE --output FEATURES [--master URL] [--step SECONDS]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analytics.settings import Settings
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``cloudsense etl``."""
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="a telemetry lake (LAKE/telemetry/date=.../*.parquet) or one Parquet file or directory in the "
+        "canonical schema (host_id, timestamp in epoch seconds, any metric columns)",
+    )
+    parser.add_argument(
+        "--output", required=True, help="the FEATURES directory to write (replaced atomically)"
+    )
+    parser.add_argument("--master", default=None, help="Spark master URL (default: settings, local[*])")
+    parser.add_argument(
+        "--step",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="uniform step (default: the data's median interval snapped to 60, 120, 180, 300, 600 ... s)",
+    )
+    parser.add_argument(
+        "--fill-seconds",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="forward-fill gaps and missing values up to this long (default 300; at least one step)",
+    )
+    parser.add_argument(
+        "--max-future-seconds",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="drop samples stamped further ahead of this machine's clock (default 3600)",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the ETL and print the quality summary; 0 on success, 2 on unusable input, 1 without Java."""
+    from analytics.etl.options import EtlOptions
+    from analytics.etl.pipeline import run_etl
+    from analytics.etl.quality import EtlInputError
+    from analytics.spark import JavaNotFoundError, create_spark_session
+
+    if args.step is not None and args.step <= 0:
+        sys.stderr.write("cloudsense etl: --step must be a positive number of seconds\n")
+        return 2
+    defaults = EtlOptions()
+    options = EtlOptions(
+        step_seconds=args.step,
+        fill_seconds=args.fill_seconds if args.fill_seconds is not None else defaults.fill_seconds,
+        max_future_seconds=(
+            args.max_future_seconds if args.max_future_seconds is not None else defaults.max_future_seconds
+        ),
+    )
+    started = time.monotonic()
+    try:
+        spark = create_spark_session(settings.spark, master=args.master, app_name="cloudsense-etl")
+    except JavaNotFoundError as exc:
+        sys.stderr.write(f"cloudsense etl: {exc}\n")
+        return 1
+    try:
+        report = run_etl(spark, args.input, args.output, settings, options=options)
+    except EtlInputError as exc:
+        sys.stderr.write(f"cloudsense etl: {exc}\n")
+        return 2
+    sys.stdout.write(report.summary() + "\n")
+    sys.stdout.write(f"wrote {args.output} in {time.monotonic() - started:.1f} s\n")
+    return 0

@@ -1,0 +1,136 @@
+"""Labels derived from the telemetry itself (the same definition for training and for any fleet's data).
+
+For each resource ``r`` of ``LabelSettings.resources``, on the uniform grid:
+
+* an **exhaustion episode** is a maximal run of consecutive rows with ``r >= threshold`` whose length times
+  the step is at least ``min_duration`` (missing values never count as exhausted; a long gap ends a run);
+* its **onset** is the run's first timestamp;
+* ``exhausted_<r>`` = 1 on the rows of an episode (not onset examples: evaluation drops them);
+* ``label_<r>`` = 1 when an onset of ``r`` falls in ``(t, t + horizon]``;
+* ``tte_<r>_seconds`` = seconds from ``t`` to that onset (the next one), null when there is none within the
+  horizon.
+
+Overall: ``label`` = any ``label_<r>``, ``exhausted`` = any ``exhausted_<r>``, ``tte_seconds`` = the smallest
+``tte_<r>_seconds``.
+
+The work is split like the features' (:class:`~analytics.features.spark.FeaturePlan`) so that the ETL runs
+both in the same window stages: (1) the start of each run (a running maximum), (2) whether the run lasts
+long enough (a frame of ``ceil(min_duration / step)`` rows ahead), (3) the next onset within the horizon (a
+range frame). Every frame is per host, ordered by time, bounded or growing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
+from analytics.features.spark import host_window
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+    from analytics.settings import LabelSettings
+
+__all__ = ["LabelPlan", "add_labels", "label_columns"]
+
+
+def label_columns(resources: tuple[str, ...] | list[str]) -> list[str]:
+    """Names of the label columns, in output order."""
+    per = [f"{p}_{r}" for r in resources for p in ("label", "exhausted")]
+    per += [f"tte_{r}_seconds" for r in resources]
+    return ["label", "exhausted", "tte_seconds", *per]
+
+
+def _greatest(cols: list[Column]) -> Column:
+    return cols[0] if len(cols) == 1 else F.greatest(*cols)
+
+
+def _least(cols: list[Column]) -> Column:
+    return cols[0] if len(cols) == 1 else F.least(*cols)
+
+
+class LabelPlan:
+    """The label columns of each window stage, for one label definition and grid step."""
+
+    def __init__(self, label: LabelSettings, step_seconds: int):
+        self.label = label
+        self.step = step_seconds
+        self.resources = list(label.resources)
+
+    def _high(self, r: str) -> Column:
+        return F.coalesce(F.col(r) >= self.label.threshold_percent, F.lit(False))
+
+    def stage1(self) -> list[Column]:
+        """Where the current run of high rows started (the step after the last row that was not high)."""
+        running = host_window().rowsBetween(Window.unboundedPreceding, 0)
+        ts = F.col("timestamp")
+        first = F.min(ts).over(running)
+        return [
+            F.coalesce(F.max(F.when(~self._high(r), ts)).over(running) + F.lit(self.step), first).alias(
+                f"_start_{r}"
+            )
+            for r in self.resources
+        ]
+
+    def stage2(self) -> list[Column]:
+        """Whether a high row is in an episode: its run reaches the minimum duration within the next rows."""
+        rows = max(1, math.ceil(self.label.min_duration_seconds / self.step))
+        ahead = host_window().rowsBetween(0, rows - 1)
+        ts = F.col("timestamp")
+        cols = []
+        for r in self.resources:
+            duration = F.when(self._high(r), ts - F.col(f"_start_{r}") + F.lit(self.step))
+            episode = self._high(r) & F.coalesce(
+                F.max(duration).over(ahead) >= self.label.min_duration_seconds, F.lit(False)
+            )
+            cols.append(episode.alias(f"_ep_{r}"))
+        return cols
+
+    def final(self) -> list[Column]:
+        """The label columns, in :func:`label_columns` order (the next onset is a range-frame window)."""
+        ts = F.col("timestamp")
+        horizon = host_window().rangeBetween(1, self.label.horizon_seconds)
+        nxt = {
+            r: F.min(F.when(F.col(f"_ep_{r}") & (ts == F.col(f"_start_{r}")), ts)).over(horizon)
+            for r in self.resources
+        }
+        label = {
+            r: F.when(nxt[r].isNotNull(), F.lit(1)).otherwise(F.lit(0)).cast("byte") for r in self.resources
+        }
+        exhausted = {r: F.col(f"_ep_{r}").cast("byte") for r in self.resources}
+        tte = {r: (nxt[r] - ts).cast("double") for r in self.resources}
+        zero = F.lit(0).cast("byte")
+        out = [
+            (_greatest(list(label.values())) if self.resources else zero).alias("label"),
+            (_greatest(list(exhausted.values())) if self.resources else zero).alias("exhausted"),
+            (_least(list(tte.values())) if self.resources else F.lit(None).cast("double")).alias(
+                "tte_seconds"
+            ),
+        ]
+        for r in self.resources:
+            out += [label[r].alias(f"label_{r}"), exhausted[r].alias(f"exhausted_{r}")]
+        out += [tte[r].alias(f"tte_{r}_seconds") for r in self.resources]
+        return out
+
+
+def add_labels(frame: DataFrame, label: LabelSettings, step_seconds: int) -> DataFrame:
+    """Append the label columns (see the module docstring) to a resampled frame.
+
+    Args:
+        frame: ``host_id``, ``timestamp`` on the grid, the resource columns (null = missing; absent ones count
+            as never exhausted); long gaps stand as rows whose resources are null.
+        label: Threshold, minimum duration, horizon, resources.
+        step_seconds: Grid step in seconds.
+
+    Returns:
+        ``frame``'s columns plus :func:`label_columns`.
+    """
+    keep = frame.columns
+    absent = [r for r in label.resources if r not in keep]
+    full = frame.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
+    plan = LabelPlan(label, step_seconds)
+    staged = full.select("*", *plan.stage1()).select("*", *plan.stage2())
+    return staged.select(*keep, *plan.final())

@@ -1,0 +1,60 @@
+"""Knobs of the ETL's data-quality and resampling steps, and the choice of the uniform step."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from analytics.features import lookback_rows
+from analytics.features.online import FILL_SECONDS
+
+__all__ = ["NICE_STEPS", "EtlOptions", "choose_step"]
+
+NICE_STEPS: tuple[int, ...] = (60, 120, 180, 300, 600, 900, 1200, 1800, 3600)
+"""Steps the automatic choice snaps to (multiples of 60 s that people use for telemetry)."""
+
+MIN_TIMESTAMP = 946_684_800
+"""2000-01-01T00:00:00Z: anything earlier is not a telemetry timestamp (a unit or clock error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EtlOptions:
+    """How the ETL cleans and resamples; the defaults suit 10 s to 5 min telemetry."""
+
+    step_seconds: int | None = None
+    """Uniform step; ``None`` = the median interval of the data snapped to :data:`NICE_STEPS`."""
+    fill_seconds: int = FILL_SECONDS
+    """Gaps up to this long (and per-metric holes) are forward-filled; at least one step is always filled."""
+    max_future_seconds: int = 3600
+    """Samples stamped further than this ahead of the ETL's clock are dropped (``future_timestamp``)."""
+    now: int | None = None
+    """The ETL's clock, epoch seconds (``None``: the wall clock; tests pin it)."""
+
+    def fill_limit(self, step_seconds: int) -> int:
+        """Forward-fill limit in rows on ``step_seconds``."""
+        return max(1, self.fill_seconds // step_seconds)
+
+    def gap_rows(self, step_seconds: int) -> int:
+        """Empty rows that stand for a long gap: enough that no feature window reaches across it."""
+        return max(lookback_rows(step_seconds), self.fill_limit(step_seconds) + 1)
+
+
+def choose_step(median_interval_seconds: float | None) -> int:
+    """Snap the data's median sampling interval to a sensible step.
+
+    The interval is rounded to a multiple of 60 s (at least 60 s), then to the nearest of :data:`NICE_STEPS`
+    on a log scale (so 250 s gives 300 s, 59-61 s give 60 s, 10 s data is aggregated to 60 s).
+
+    Args:
+        median_interval_seconds: Median positive interval between a host's consecutive samples
+            (``None`` when there are none: 60 s).
+
+    Returns:
+        The step in seconds.
+    """
+    if median_interval_seconds is None or not math.isfinite(median_interval_seconds):
+        return NICE_STEPS[0]
+    rounded = max(60, round(median_interval_seconds / 60) * 60)
+    if rounded >= NICE_STEPS[-1]:
+        return int(rounded)
+    return min(NICE_STEPS, key=lambda s: abs(math.log(s / rounded)))

@@ -1,0 +1,231 @@
+"""The ETL: raw telemetry → quality checks → uniform grid → features → labels → partitioned Parquet.
+
+Output layout (``FEATURES/``)::
+
+    data/date=YYYY-MM-DD/part-*.parquet   host_id, timestamp, filled, FEATURE_NAMES (the first ones are the
+                                          resampled metrics), label, exhausted, tte_seconds, and per resource
+                                          label_<r>, exhausted_<r>, tte_<r>_seconds
+    _feature_set.json                     feature-set version and digest, feature names and declarations,
+                                          step, fill limit, label settings, input, rows, created_at
+    quality_report.json                   the QualityReport
+
+The directory appears complete or not at all: everything is written to a sibling temporary directory that is
+renamed into place at the end (a failed run removes it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
+from agent.wire import METRIC_NAMES
+from analytics.etl.labels import LabelPlan, label_columns
+from analytics.etl.options import EtlOptions, choose_step
+from analytics.etl.quality import conform, flag, profile, read_input, valid_rows
+from analytics.etl.report import QualityReport
+from analytics.etl.resample import FILLED, GAP, bucketed, to_grid
+from analytics.features import FEATURE_NAMES, FEATURE_SET_DIGEST, FEATURE_SET_VERSION, FEATURES
+from analytics.features.spark import FeaturePlan, with_inputs
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from analytics.settings import LabelSettings, Settings
+
+__all__ = ["FEATURE_SET_FILE", "QUALITY_REPORT_FILE", "FeaturedFrame", "build_feature_frame", "run_etl"]
+
+FEATURE_SET_FILE = "_feature_set.json"
+QUALITY_REPORT_FILE = "quality_report.json"
+DATA_DIR = "data"
+
+
+@dataclass
+class FeaturedFrame:
+    """The ETL's result before it is written: a lazy Spark frame and what is known about it."""
+
+    frame: DataFrame
+    """host_id, timestamp, filled, ``FEATURE_NAMES``, label columns; one row per host and step."""
+    step_seconds: int
+    """The uniform step."""
+    fill_limit_rows: int
+    """Forward-fill limit in steps."""
+    gap_rows: int
+    """Empty rows that stood for each long gap (removed from ``frame``)."""
+    report: QualityReport
+    """Data-quality and resampling counts (output counts are filled in by :func:`run_etl`)."""
+
+
+def build_feature_frame(
+    raw: DataFrame,
+    label: LabelSettings,
+    step_seconds: int | None = None,
+    options: EtlOptions | None = None,
+    input_name: str = "",
+) -> FeaturedFrame:
+    """Quality checks, resampling, features and labels on a raw telemetry frame (nothing is written).
+
+    Runs one Spark job (the quality profile, which also chooses the step); the returned frame is lazy. The
+    output counts of the report (rows, gaps, null and label rates) are filled in by :func:`run_etl`.
+
+    Args:
+        raw: Canonical telemetry: ``host_id``, ``timestamp`` (epoch seconds), any metric columns.
+        label: The exhaustion definition.
+        step_seconds: Uniform step; default ``options.step_seconds``, else chosen from the data.
+        options: Tolerances and fill limit.
+        input_name: What ``raw`` is, for the report.
+
+    Returns:
+        The featured, labelled frame with its step and quality report.
+    """
+    opts = options or EtlOptions()
+    report = QualityReport(input=input_name)
+    conformed, report.missing_metrics, report.ignored_columns = conform(raw)
+    now = opts.now if opts.now is not None else int(time.time())
+    flagged = flag(conformed, opts, now)
+    time_range = profile(flagged, report) or (0, 0)
+    chosen = step_seconds or opts.step_seconds
+    step = chosen or choose_step(report.median_interval_seconds)
+    report.step_seconds, report.step_source = step, ("option" if chosen else "auto")
+    fill_limit, gap_rows = opts.fill_limit(step), opts.gap_rows(step)
+    report.fill_limit_rows = fill_limit
+    grid = to_grid(bucketed(valid_rows(flagged), step, fill_limit, gap_rows), step, fill_limit)
+    # Features and labels share their window stages: every stage copies whole rows, so fewer is faster.
+    features, labels = FeaturePlan(step, time_range), LabelPlan(label, step)
+    grid = with_inputs(grid)
+    absent = [r for r in label.resources if r not in grid.columns]
+    grid = grid.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
+    stage1 = grid.select("*", *features.stage1(), *labels.stage1()).select("*", *features.stage1b())
+    stage2 = stage1.select("*", *features.stage2(), *labels.stage2())
+    # Gap rows go only after the last window (a filter is not pushed below a window).
+    final = stage2.select("host_id", "timestamp", FILLED, GAP, *features.features(), *labels.final())
+    frame = final.where(~F.col(GAP)).drop(GAP)
+    return FeaturedFrame(frame, step, fill_limit, gap_rows, report)
+
+
+def _record_output(
+    spark: SparkSession, data_path: str, featured: FeaturedFrame, label: LabelSettings
+) -> None:
+    """Output counts, including the resampling's (filled steps, gaps), from the written rows (one job)."""
+    report, step = featured.report, featured.step_seconds
+    out = spark.read.parquet(data_path)
+    labels = [c for c in label_columns(label.resources) if not c.startswith("tte")]
+    w = Window.partitionBy("host_id").orderBy("timestamp")
+    interval = F.col("timestamp") - F.lag("timestamp").over(w)
+    run_start = F.col(FILLED) & ~F.coalesce(F.lag(FILLED).over(w), F.lit(False))
+    gaps = out.select("*", interval.alias("_interval"), run_start.alias("_run_start"))
+    aggs = [
+        F.count(F.lit(1)).alias("rows"),
+        F.count_distinct("host_id").alias("hosts"),
+        F.min("timestamp").alias("first"),
+        F.max("timestamp").alias("last"),
+        F.count(F.when(F.col(FILLED), 1)).alias("filled"),
+        F.count(F.when(F.col("_run_start"), 1)).alias("short"),
+        F.count(F.when(F.col("_interval") > step, 1)).alias("long"),
+        F.max(F.when(F.col("_interval") > step, F.col("_interval"))).alias("longest"),
+        *[F.avg(F.col(m).isNull().cast("double")).alias(f"null_{m}") for m in METRIC_NAMES],
+        *[F.avg(F.col(c).cast("double")).alias(f"rate_{c}") for c in labels],
+    ]
+    row: dict[str, Any] = gaps.agg(*aggs).first().asDict()  # type: ignore[union-attr]
+    report.output_rows, report.hosts = int(row["rows"]), int(row["hosts"])
+    report.first_timestamp, report.last_timestamp = row["first"], row["last"]
+    report.rows_filled, report.short_gaps = int(row["filled"]), int(row["short"])
+    report.long_gaps, report.longest_gap_seconds = int(row["long"]), int(row["longest"] or 0)
+    report.buckets = report.output_rows - report.rows_filled
+    report.rows_merged = report.rows_kept - report.buckets
+    report.null_rates = {m: round(float(row[f"null_{m}"] or 0.0), 6) for m in METRIC_NAMES}
+    report.label_rates = {c: round(float(row[f"rate_{c}"] or 0.0), 6) for c in labels}
+
+
+def _feature_set(featured: FeaturedFrame, label: LabelSettings, input_path: str) -> dict[str, Any]:
+    report = featured.report
+    return {
+        "feature_set_version": FEATURE_SET_VERSION,
+        "feature_set_digest": FEATURE_SET_DIGEST,
+        "feature_names": list(FEATURE_NAMES),
+        "features": [asdict(f) for f in FEATURES],
+        "metric_names": list(METRIC_NAMES),
+        "label_columns": label_columns(label.resources),
+        "step_seconds": featured.step_seconds,
+        "fill_limit_rows": featured.fill_limit_rows,
+        "gap_rows": featured.gap_rows,
+        "label": label.model_dump(mode="json"),
+        "input": input_path,
+        "rows": report.output_rows,
+        "hosts": report.hosts,
+        "first_timestamp": report.first_timestamp,
+        "last_timestamp": report.last_timestamp,
+        "partitioning": "date",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_etl(
+    spark: SparkSession,
+    input_path: str | Path,
+    output_path: str | Path,
+    settings: Settings,
+    step_seconds: int | None = None,
+    options: EtlOptions | None = None,
+) -> QualityReport:
+    """Read telemetry, build features and labels, and write the ``FEATURES`` directory atomically.
+
+    Args:
+        spark: The session (see :func:`analytics.spark.create_spark_session`).
+        input_path: A lake (``LAKE/telemetry/date=...``) or a Parquet file/directory, canonical schema.
+        output_path: The ``FEATURES`` directory (local or shared filesystem); replaced if it exists.
+        settings: Analytics settings (``settings.label`` defines the labels).
+        step_seconds: Uniform step (default: chosen from the data).
+        options: Data-quality and resampling knobs.
+
+    Returns:
+        The quality report (also written as ``quality_report.json``).
+    """
+    source, target = str(input_path), Path(output_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    featured = build_feature_frame(read_input(spark, source), settings.label, step_seconds, options, source)
+    try:
+        date = F.date_format(F.timestamp_seconds(F.col("timestamp")), "yyyy-MM-dd")
+        data_path = str(tmp / DATA_DIR)
+        (
+            featured.frame.withColumn("date", date)
+            .write.partitionBy("date")
+            # Dictionary pages only where they pay (the host id): on float features they cost CPU for nothing.
+            .option("parquet.enable.dictionary", "false")
+            .option("parquet.enable.dictionary#host_id", "true")
+            .parquet(data_path)
+        )
+        _record_output(spark, data_path, featured, settings.label)
+        (tmp / QUALITY_REPORT_FILE).write_text(featured.report.to_json() + "\n")
+        feature_set = _feature_set(featured, settings.label, source)
+        (tmp / FEATURE_SET_FILE).write_text(json.dumps(feature_set, indent=2) + "\n")
+        _swap_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return featured.report
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``, replacing an existing ``target`` (removed only after the rename)."""
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+        target.rename(old)
+    try:
+        tmp.rename(target)
+    except OSError:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

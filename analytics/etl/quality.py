@@ -1,0 +1,252 @@
+"""Data quality: read canonical telemetry, enforce the schema, check ranges, find duplicates and clock skew.
+
+Rules (each counted in the :class:`~analytics.etl.report.QualityReport`):
+
+* **Schema.** ``host_id`` → string, ``timestamp`` → epoch seconds (long; a Spark timestamp is converted, a
+  fractional one floored), every metric of ``agent.wire.METRIC_NAMES`` → double. Missing metric columns are
+  added as missing; other columns are ignored (and listed).
+* **Rows dropped** (reason): no host or timestamp (``missing_key``); timestamp before 2000
+  (``invalid_timestamp``: a unit or clock error); stamped beyond the tolerance ahead of the ETL's clock
+  (``future_timestamp``); no metric value left (``no_metrics``); the same host and timestamp as an earlier
+  row (``duplicate``: the first row read wins).
+* **Values changed, row kept.** NaN/±inf → missing; negative (every metric is >= 0) → missing; utilisation
+  above 100 % → 100 (Kubernetes containers report more than their request).
+* **Clock skew.** A row whose timestamp is earlier than one read before it for the same host is counted as out
+  of order (kept, and sorted into place), with the largest backwards step.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from agent.wire import METRIC_NAMES, UTILISATION_METRICS
+from analytics.etl.options import MIN_TIMESTAMP
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from analytics.etl.options import EtlOptions
+    from analytics.etl.report import QualityReport
+
+__all__ = ["ARRIVAL", "EtlInputError", "conform", "flag", "profile", "read_input", "valid_rows"]
+
+ARRIVAL = "_arrival"
+DROP = "_drop"
+VALID = "_valid"
+_NONFINITE, _NEGATIVE, _CLIPPED = "_nf_mask", "_neg_mask", "_clip_mask"
+_KEYS = ("host_id", "timestamp")
+
+
+class EtlInputError(ValueError):
+    """The input cannot be read as telemetry (no such path, no host_id/timestamp column...)."""
+
+
+def read_input(spark: SparkSession, path: str) -> DataFrame:
+    """Read a telemetry lake (``PATH/telemetry/date=.../*.parquet``) or one Parquet file or directory.
+
+    Raises:
+        EtlInputError: A local path that does not exist.
+    """
+    local = Path(path)
+    if "://" not in path and not local.exists():
+        raise EtlInputError(f"input {path} does not exist")
+    if (local / "telemetry").is_dir():
+        path = str(local / "telemetry")
+    return spark.read.option("mergeSchema", "true").parquet(path)
+
+
+def _timestamp_seconds(raw: DataFrame) -> Column:
+    dtype = raw.schema["timestamp"].dataType
+    col = F.col("timestamp")
+    if isinstance(dtype, T.TimestampType | T.TimestampNTZType | T.DateType):
+        return F.unix_timestamp(col.cast("timestamp")).cast("long")
+    if isinstance(dtype, T.IntegralType):
+        return col.cast("long")
+    return F.floor(col.cast("double")).cast("long")
+
+
+def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
+    """Enforce the canonical schema.
+
+    Args:
+        raw: Any frame with ``host_id`` and ``timestamp``.
+
+    Returns:
+        (``host_id``, ``timestamp``, metrics as raw doubles, arrival order), the metrics that were absent, and
+        the ignored columns.
+
+    Raises:
+        EtlInputError: ``host_id`` or ``timestamp`` is missing.
+    """
+    absent_keys = [k for k in _KEYS if k not in raw.columns]
+    if absent_keys:
+        raise EtlInputError(f"input lacks required column(s) {absent_keys}; it has {raw.columns}")
+    missing = [m for m in METRIC_NAMES if m not in raw.columns]
+    ignored = [c for c in raw.columns if c not in (*_KEYS, *METRIC_NAMES)]
+    metrics = [
+        (F.col(m).cast("double") if m in raw.columns else F.lit(None).cast("double")).alias(m)
+        for m in METRIC_NAMES
+    ]
+    frame = raw.select(
+        F.col("host_id").cast("string").alias("host_id"),
+        _timestamp_seconds(raw).alias("timestamp"),
+        *metrics,
+        F.monotonically_increasing_id().alias(ARRIVAL),
+    )
+    return frame, missing, ignored
+
+
+def _mask(flags: list[Column]) -> Column:
+    """An int whose bit i is set when ``flags[i]`` is true (one column instead of one per metric)."""
+    terms = [F.when(flag, F.lit(1 << i)).otherwise(F.lit(0)) for i, flag in enumerate(flags)]
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term
+    return out
+
+
+def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
+    """Clean values and flag the rows to drop (narrow: no shuffle).
+
+    Args:
+        conformed: The output of :func:`conform`.
+        options: Tolerances.
+        now: The ETL's clock (epoch seconds).
+
+    Returns:
+        ``host_id``, ``timestamp``, ``_arrival``, the cleaned metrics, ``_drop`` (reason or null) and three
+        per-metric bit masks (non-finite, negative, clipped).
+    """
+    # Simple boolean expressions only: Spark inlines them into the filter of valid_rows, and a nested CASE
+    # there costs several times the whole read.
+    raw = {m: F.col(m) for m in METRIC_NAMES}
+    infinite = F.lit(float("inf"))
+    finite = {m: ~F.isnan(c) & (F.abs(c) != infinite) for m, c in raw.items()}
+    ok = {m: c.isNotNull() & finite[m] & (c >= 0) for m, c in raw.items()}
+    nonfinite = {m: c.isNotNull() & ~finite[m] for m, c in raw.items()}
+    negative = {m: c.isNotNull() & finite[m] & (c < 0) for m, c in raw.items()}
+    clipped = {m: ok[m] & (c > 100) if m in UTILISATION_METRICS else F.lit(False) for m, c in raw.items()}
+    clean = {
+        m: F.when(ok[m], F.least(c, F.lit(100.0)) if m in UTILISATION_METRICS else c) for m, c in raw.items()
+    }
+    ts, host = F.col("timestamp"), F.col("host_id")
+    key_ok = host.isNotNull() & (F.length(host) > 0) & ts.isNotNull()
+    ts_ok = (ts >= MIN_TIMESTAMP) & (ts <= now + options.max_future_seconds)
+    any_ok = reduce(lambda a, b: a | b, ok.values())
+    drop = (
+        F.when(~key_ok, F.lit("missing_key"))
+        .when(ts < MIN_TIMESTAMP, F.lit("invalid_timestamp"))
+        .when(ts > now + options.max_future_seconds, F.lit("future_timestamp"))
+        .when(~any_ok, F.lit("no_metrics"))
+    )
+    return conformed.select(
+        "host_id",
+        "timestamp",
+        ARRIVAL,
+        *[c.alias(m) for m, c in clean.items()],
+        drop.alias(DROP),
+        (key_ok & ts_ok & any_ok).alias(VALID),
+        _mask([nonfinite[m] for m in METRIC_NAMES]).alias(_NONFINITE),
+        _mask([negative[m] for m in METRIC_NAMES]).alias(_NEGATIVE),
+        _mask([clipped[m] for m in METRIC_NAMES]).alias(_CLIPPED),
+    )
+
+
+def valid_rows(flagged: DataFrame) -> DataFrame:
+    """The rows that pass every per-row check (duplicates are still there: resampling drops them)."""
+    return flagged.where(F.col(VALID)).select("host_id", "timestamp", ARRIVAL, *METRIC_NAMES)
+
+
+def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None:
+    """Count drops, changed values, duplicates, out-of-order rows and the interval histogram (one Spark job).
+
+    Only the keys and flags are shuffled, and the rows are aggregated by their flags and interval: a clean
+    input collapses to a handful of groups, and the driver decodes the counts from them.
+
+    Returns:
+        The smallest and largest valid timestamp, or ``None`` when no row is valid.
+    """
+    keys = flagged.select("host_id", "timestamp", ARRIVAL, DROP, VALID, _NONFINITE, _NEGATIVE, _CLIPPED)
+    ts, valid = F.col("timestamp"), F.col(VALID)
+    by_arrival = Window.partitionBy("host_id", valid).orderBy(ARRIVAL)
+    whole_host = by_arrival.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    by_time = Window.partitionBy("host_id", valid).orderBy("timestamp", ARRIVAL)
+    seen_max = F.max(ts).over(by_arrival.rowsBetween(Window.unboundedPreceding, -1))
+    back = keys.repartition("host_id").select(
+        "*",
+        F.when(valid & (ts < seen_max), seen_max - ts).alias("_back"),
+        (F.row_number().over(by_arrival) == 1).alias("_host_first"),
+    )
+    back = back.select("*", F.max(F.col("_back").isNotNull()).over(whole_host).alias("_host_back"))
+    previous = F.lag(ts).over(by_time)
+    checked = back.select(
+        "*",
+        F.coalesce(valid & (previous == ts), F.lit(False)).alias("_dup"),
+        # Capped so that the number of groups stays small on irregular data (steps are at most an hour).
+        F.least(F.when(valid & (ts > previous), ts - previous), F.lit(_MAX_INTERVAL)).alias("_interval"),
+    )
+    groups = checked.groupBy(DROP, _NONFINITE, _NEGATIVE, _CLIPPED, "_dup", "_interval").agg(
+        F.count(F.lit(1)).alias("n"),
+        F.count("_back").alias("back_rows"),
+        F.max("_back").alias("back_max"),
+        F.count(F.when(F.col("_host_first") & F.col("_host_back"), 1)).alias("back_hosts"),
+        F.min(F.when(valid, ts)).alias("first"),
+        F.max(F.when(valid, ts)).alias("last"),
+    )
+    rows = groups.collect()
+    _decode(rows, report)
+    firsts = [int(r["first"]) for r in rows if r["first"] is not None]
+    lasts = [int(r["last"]) for r in rows if r["last"] is not None]
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def _decode(rows: list[Any], report: QualityReport) -> None:
+    dropped = dict.fromkeys((*_ROW_REASONS, "duplicate"), 0)
+    nonfinite = dict.fromkeys(METRIC_NAMES, 0)
+    negative = dict.fromkeys(METRIC_NAMES, 0)
+    clipped = dict.fromkeys(UTILISATION_METRICS, 0)
+    intervals: dict[int, int] = {}
+    for row in rows:
+        n = int(row["n"])
+        report.rows_read += n
+        if row[DROP] is not None:
+            dropped[row[DROP]] += n
+        elif row["_dup"]:
+            dropped["duplicate"] += n
+        for i, m in enumerate(METRIC_NAMES):
+            nonfinite[m] += n if row[_NONFINITE] >> i & 1 else 0
+            negative[m] += n if row[_NEGATIVE] >> i & 1 else 0
+            if m in clipped:
+                clipped[m] += n if row[_CLIPPED] >> i & 1 else 0
+        if row["_interval"] is not None:
+            intervals[int(row["_interval"])] = intervals.get(int(row["_interval"]), 0) + n
+        report.out_of_order_rows += int(row["back_rows"])
+        report.max_backwards_seconds = max(report.max_backwards_seconds, int(row["back_max"] or 0))
+        report.hosts_with_backwards_timestamps += int(row["back_hosts"])
+    report.dropped = dropped
+    report.rows_kept = report.rows_read - sum(dropped.values())
+    report.non_finite_nulled, report.negative_nulled, report.clipped_above_100 = nonfinite, negative, clipped
+    report.median_interval_seconds = _median(intervals)
+
+
+def _median(histogram: dict[int, int]) -> float | None:
+    """The median of a histogram {value: count} (the lower middle value for an even count)."""
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if 2 * seen >= total:
+            return float(value)
+    return None  # pragma: no cover - unreachable
+
+
+_ROW_REASONS = ("missing_key", "invalid_timestamp", "future_timestamp", "no_metrics")
+_MAX_INTERVAL = 86_400

@@ -1,0 +1,89 @@
+"""Resampling in Spark: buckets, short gaps filled, long gaps kept, per-metric forward fill.
+
+The rules are those of :mod:`analytics.features.grid` (its numpy twin, which the control plane uses):
+a sample at ``ts`` belongs to the row ``ceil(ts / step) * step`` (mean of the bucket's samples); runs of up
+to ``fill_limit`` missing steps are inserted and carried forward; a longer run stays a gap, stood for by
+``gap_rows`` empty rows just before the step that ends it (so no row window reaches across it), which are
+dropped before output.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
+from agent.wire import METRIC_NAMES
+from analytics.etl.quality import ARRIVAL
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = ["FILLED", "GAP", "bucketed", "to_grid"]
+
+FILLED = "filled"
+"""Output column: the row was inserted into a short gap (its values are carried forward)."""
+GAP = "_gap"
+"""Internal column: the row stands for a long gap (never output)."""
+_BUCKET, _MISSING, _LONG, _INSERTED = "_bucket", "_missing", "_long", "_inserted"
+
+
+def bucketed(valid: DataFrame, step: int, fill_limit: int, gap_rows: int) -> DataFrame:
+    """Drop duplicates, average the rows into steps and size the gap before each observed step.
+
+    Args:
+        valid: Rows that passed the per-row checks (:func:`analytics.etl.quality.valid_rows`).
+        step: Grid step in seconds.
+        fill_limit: Longest run of missing steps that is filled.
+        gap_rows: Empty rows that stand for a longer run.
+
+    Returns:
+        One row per observed (host, step), hash-partitioned by host: ``host_id``, ``_bucket``, the metric
+        means, ``_n`` (distinct samples), and ``_missing`` / ``_long`` / ``_inserted`` describing the run of
+        missing steps before it.
+    """
+    # Duplicates: the first row read of a (host, timestamp) wins. Hash aggregates (min_by of a struct would
+    # need a sort-based one), no sort.
+    first = [F.min_by(F.col(m), F.col(ARRIVAL)).alias(m) for m in METRIC_NAMES]
+    unique = valid.repartition("host_id").groupBy("host_id", "timestamp").agg(*first)
+    bucket = ((F.col("timestamp") + F.lit(step - 1)) / F.lit(step)).cast("long") * F.lit(step)
+    means = unique.groupBy("host_id", bucket.alias(_BUCKET)).agg(
+        *[F.avg(m).alias(m) for m in METRIC_NAMES], F.count(F.lit(1)).alias("_n")
+    )
+    previous = F.lag(_BUCKET).over(Window.partitionBy("host_id").orderBy(_BUCKET))
+    missing = F.coalesce(((F.col(_BUCKET) - previous) / F.lit(step)).cast("long") - 1, F.lit(0))
+    long_gap = missing > fill_limit
+    inserted = F.when(long_gap, F.least(missing, F.lit(gap_rows))).otherwise(missing)
+    return means.select("*", missing.alias(_MISSING), long_gap.alias(_LONG), inserted.alias(_INSERTED))
+
+
+def to_grid(buckets: DataFrame, step: int, fill_limit: int) -> DataFrame:
+    """Insert the rows of gaps and forward-fill each metric over at most ``fill_limit`` rows.
+
+    Returns:
+        ``host_id``, ``timestamp``, the metrics, ``filled``, ``_gap``: one row per host and step.
+    """
+    k = F.col("_k")
+    exploded = buckets.select(
+        "host_id",
+        _BUCKET,
+        _LONG,
+        *METRIC_NAMES,
+        F.explode(F.sequence(F.lit(0).cast("long"), F.col(_INSERTED))).alias("_k"),
+    )
+    grid = exploded.select(
+        "host_id",
+        (F.col(_BUCKET) - k * F.lit(step)).alias("timestamp"),
+        *[F.when(k == 0, F.col(m)).alias(m) for m in METRIC_NAMES],
+        ((k > 0) & ~F.col(_LONG)).alias(FILLED),
+        ((k > 0) & F.col(_LONG)).alias(GAP),
+    )
+    previous = Window.partitionBy("host_id").orderBy("timestamp").rowsBetween(-fill_limit, -1)
+    filled = [
+        F.when(F.col(GAP), F.lit(None).cast("double"))
+        .otherwise(F.coalesce(F.col(m), F.last(F.col(m), ignorenulls=True).over(previous)))
+        .alias(m)
+        for m in METRIC_NAMES
+    ]
+    return grid.select("host_id", "timestamp", *filled, FILLED, GAP)
