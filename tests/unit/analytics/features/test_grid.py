@@ -34,7 +34,8 @@ def test_short_gaps_are_filled_and_long_ones_stand_as_empty_rows_before_the_next
 
 
 def test_a_long_gap_shorter_than_gap_rows_is_kept_whole():
-    grid = densify(np.array([60, 300], dtype=np.int64), np.array([[1.0], [2.0]]), 60, fill_limit=1, gap_rows=10)
+    ts = np.array([60, 300], dtype=np.int64)
+    grid = densify(ts, np.array([[1.0], [2.0]]), 60, fill_limit=1, gap_rows=10)
     assert grid.timestamps.tolist() == [60, 120, 180, 240, 300]
     assert grid.gap.tolist() == [False, True, True, True, False]
 
@@ -56,7 +57,8 @@ def test_resample_end_to_end_with_a_missing_metric_per_column():
     ts = np.array([59, 120, 240, 1000], dtype=np.int64)
     values = np.array([[1.0, NAN], [2.0, 5.0], [4.0, NAN], [7.0, 1.0]])
     grid = resample(ts, values, 60, fill_limit=2, gap_rows=3)
-    rows = {int(t): (v.tolist(), f, g) for t, v, f, g in zip(grid.timestamps, grid.values, grid.filled, grid.gap)}
+    parts = zip(grid.timestamps, grid.values, grid.filled, grid.gap, strict=True)
+    rows = {int(t): (v.tolist(), f, g) for t, v, f, g in parts}
     assert rows[60][0][0] == 1.0 and np.isnan(rows[60][0][1])
     assert rows[180] == ([2.0, 5.0], True, False)  # inserted, carried forward
     assert rows[240] == ([4.0, 5.0], False, False)  # mem carried from two rows back

@@ -26,7 +26,8 @@ def col(name: str) -> int:
 
 
 def series(n: int, step: int = 60, **metrics: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    return T0 + step * np.arange(n, dtype=np.int64), {k: np.asarray(v, dtype=float) for k, v in metrics.items()}
+    columns = {k: np.asarray(v, dtype=float) for k, v in metrics.items()}
+    return T0 + step * np.arange(n, dtype=np.int64), columns
 
 
 def test_rolling_statistics_on_a_ramp():
@@ -165,7 +166,8 @@ def test_latest_from_raw_samples_sanitises_and_resamples():
 
 
 def test_sanitize():
-    out = sanitize({"cpu_util": np.array([150.0, -2.0, np.nan, 5.0]), "disk_io": np.array([1e12, -1.0, 3, 4])})
+    raw = {"cpu_util": np.array([150.0, -2.0, np.nan, 5.0]), "disk_io": np.array([1e12, -1.0, 3, 4])}
+    out = sanitize(raw)
     np.testing.assert_array_equal(out["cpu_util"], [100.0, NAN, NAN, 5.0])
     np.testing.assert_array_equal(out["disk_io"], [1e12, NAN, 3, 4])
 
