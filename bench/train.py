@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -47,6 +48,11 @@ def _prepare(args: argparse.Namespace, work: Path, settings: Settings, timings: 
     return work / "features"
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(
@@ -69,9 +75,13 @@ def main() -> int:
         work = Path(tmp)
         settings = Settings(data_dir=work / "state", mlflow={"tracking_uri": f"sqlite:///{work}/mlflow.db"})
         features = _prepare(args, work, settings, timings)
+        load_before = os.getloadavg()[0]
+        cpu_before = _cpu_seconds()
         began = time.perf_counter()
         outcome = train(features, settings, trials=args.trials, seed=args.seed, show_progress=True)
         total = time.perf_counter() - began
+        cpu = _cpu_seconds() - cpu_before
+        load_after = os.getloadavg()[0]
     result = outcome.result
     rows = len(result.data.frame)
     table = Table(
@@ -88,7 +98,12 @@ def main() -> int:
     verdict = "[green]met[/]" if total <= GOAL_SECONDS else "[red]missed[/]"
     table.add_row("[bold]train total[/]", f"[bold]{total:.1f}[/]")
     table.add_row(f"goal <= {GOAL_SECONDS:.0f} s", verdict)
+    table.add_row("CPU seconds of training (all threads)", f"{cpu:.1f}")
     console.print(table)
+    console.print(
+        f"load average {load_before:.1f} before, {load_after:.1f} after: other processes on these cores slow "
+        f"the wall time; CPU seconds / {os.cpu_count()} is what an otherwise idle machine would need at best"
+    )
     for name, fit in result.models.items():
         console.print(
             f"{name}: {fit.study.complete} complete, {fit.study.pruned} pruned trials; "

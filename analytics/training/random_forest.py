@@ -31,7 +31,7 @@ SMALL_ROWS = 50_000
 """Below this many rows one job is faster than a pool on shared cores."""
 CHUNK_TREES = 20
 """Trees added between two pruning reports."""
-MAX_ROWS = 60_000
+MAX_ROWS = 40_000
 """Training rows kept for the forest (negatives subsampled beyond this): sklearn's exact trees cost
 about 50x LightGBM's histograms per row, and 30 trials must fit the time budget on 2 cores."""
 
@@ -92,11 +92,11 @@ def positive_proba(model: RandomForestClassifier, x: Matrix) -> NDArray[np.float
 def suggest(trial: optuna.Trial) -> dict[str, Any]:
     """The search space (``n_estimators`` is the final size; trials grow towards it in chunks)."""
     return {
-        "n_estimators": trial.suggest_int("n_estimators", 40, 160, step=CHUNK_TREES),
-        "max_depth": trial.suggest_int("max_depth", 4, 20, log=True),
+        "n_estimators": trial.suggest_int("n_estimators", 40, 140, step=CHUNK_TREES),
+        "max_depth": trial.suggest_int("max_depth", 4, 16, log=True),
         "min_samples_leaf": trial.suggest_int("min_samples_leaf", 2, 200, log=True),
-        "max_features": trial.suggest_float("max_features", 0.05, 0.5),
-        "max_samples": trial.suggest_float("max_samples", 0.1, 0.6),
+        "max_features": trial.suggest_float("max_features", 0.05, 0.35),
+        "max_samples": trial.suggest_float("max_samples", 0.05, 0.4),
         "class_weight": trial.suggest_categorical("class_weight", ["balanced", "none"]),
     }
 
