@@ -22,7 +22,7 @@ from analytics.evaluation.report import jsonable, make_console, print_breakdown,
 from analytics.training.bundle import write_bundle
 from analytics.training.data import load_features
 from analytics.training.pipeline import TrainResult, train_and_evaluate
-from analytics.training.split import Scheme, make_split
+from analytics.training.split import Scheme, SplitError, make_split
 
 if TYPE_CHECKING:
     from analytics.settings import Settings
@@ -172,11 +172,23 @@ def train(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """``cloudsense train``: print the test table; exit 1 when no model could be trained."""
+    """``cloudsense train``: print the test table; exit 1 when no model could be trained, 2 on bad input."""
     console = make_console()
-    outcome = train(
-        args.features, settings, trials=args.trials, timeout=args.timeout, seed=args.seed, scheme=args.split
-    )
+    try:
+        outcome = train(
+            args.features,
+            settings,
+            trials=args.trials,
+            timeout=args.timeout,
+            seed=args.seed,
+            scheme=args.split,
+        )
+    except FileNotFoundError as exc:
+        console.print(f"[red]cannot train[/]: {exc}")
+        return 2
+    except SplitError as exc:
+        console.print(f"[red]cannot split[/]: {exc} (see --split; 'cloudsense backtest' suits few hosts)")
+        return 2
     result = outcome.result
     print_table(console, result.evaluation.table, f"test split ({result.split.scheme})")
     print_breakdown(console, result.evaluation.breakdown)

@@ -195,3 +195,20 @@ def test_importing_serving_pulls_no_heavy_dependency():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_train_cli_refuses_bad_input_with_a_message(tmp_path, train_settings, capsys):
+    import argparse
+
+    from conftest import make_featured_fleet, write_features
+
+    from analytics.training import command
+
+    args = argparse.Namespace(
+        features=tmp_path / "missing", trials=2, timeout=None, seed=0, split="fleet", json=None
+    )
+    assert command.run(args, train_settings) == 2
+    assert "cannot train" in capsys.readouterr().out
+    args.features = write_features(make_featured_fleet(n_hosts=2, days=1.0), tmp_path / "two-hosts")
+    assert command.run(args, train_settings) == 2
+    assert "3 hosts" in capsys.readouterr().out
