@@ -219,11 +219,12 @@ def _decode(rows: list[Any], report: QualityReport) -> None:
             dropped[row[DROP]] += n
         elif row["_dup"]:
             dropped["duplicate"] += n
-        for i, m in enumerate(METRIC_NAMES):
-            nonfinite[m] += n if row[_NONFINITE] >> i & 1 else 0
-            negative[m] += n if row[_NEGATIVE] >> i & 1 else 0
+        kept = row[DROP] is None and not row["_dup"]
+        for i, m in enumerate(METRIC_NAMES):  # values changed on the rows that are kept
+            nonfinite[m] += n if kept and row[_NONFINITE] >> i & 1 else 0
+            negative[m] += n if kept and row[_NEGATIVE] >> i & 1 else 0
             if m in clipped:
-                clipped[m] += n if row[_CLIPPED] >> i & 1 else 0
+                clipped[m] += n if kept and row[_CLIPPED] >> i & 1 else 0
         if row["_interval"] is not None:
             intervals[int(row["_interval"])] = intervals.get(int(row["_interval"]), 0) + n
         report.out_of_order_rows += int(row["back_rows"])

@@ -1,0 +1,79 @@
+"""Data quality on injected bad rows: every one is counted under the right reason, the rest is repaired."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.etl import EtlOptions, build_feature_frame
+from analytics.settings import LabelSettings
+
+pytestmark = pytest.mark.spark
+
+T0 = 1_772_409_600  # 2026-03-02T00:00:00Z
+NOW = T0 + 86_400
+COLUMNS = ["host_id", "timestamp", "cpu_util", "mem_util", "disk_util", "disk_io", "label", "fault_type"]
+
+
+def good(k: int, host: str = "a") -> tuple:
+    return (host, T0 + 60 * k, 10.0 + k, 50.0 + k, 70.0, 1000.0 * k, 0, "")
+
+
+def test_bad_rows_are_counted_by_reason_and_repaired(spark):
+    nan, inf = float("nan"), float("inf")
+    rows = [good(k) for k in range(10)]
+    rows += [
+        ("a", T0 + 600, nan, inf, 70.0, 9000.0, 0, ""),  # k=10: NaN and inf values made missing
+        ("a", T0 + 660, 21.0, 61.0, 70.0, -5.0, 0, ""),  # k=11: negative rate made missing
+        ("a", T0 + 780, 23.0, 63.0, 70.0, 13000.0, 0, ""),  # k=13 read before k=12: clock went back 60 s
+        ("a", T0 + 720, 130.0, 62.0, 70.0, 12000.0, 1, "cpu"),  # k=12: above 100 %, clipped
+        ("a", T0 + 180, 13.0, 53.0, 70.0, 3000.0, 0, ""),  # exact replay of k=3: duplicate
+        ("a", T0 + 240, 99.0, 54.0, 70.0, 4000.0, 0, ""),  # conflicting k=4: duplicate, the first row wins
+        ("a", T0 + 1200, nan, nan, None, None, 0, ""),  # nothing left: no_metrics
+        ("a", NOW + 10 * 86_400, 1.0, 1.0, 1.0, 1.0, 0, ""),  # far future
+        ("a", 1_000, 1.0, 1.0, 1.0, 1.0, 0, ""),  # 1970: a unit or clock error
+        (None, T0, 1.0, 1.0, 1.0, 1.0, 0, ""),
+        ("", T0, 1.0, 1.0, 1.0, 1.0, 0, ""),
+        ("a", None, 1.0, 1.0, 1.0, 1.0, 0, ""),
+    ]
+    rows += [good(k, "b") for k in range(3)]
+    raw = spark.createDataFrame(
+        rows,
+        "host_id string, timestamp long, cpu_util double, mem_util double, "
+        "disk_util double, disk_io double, label int, fault_type string",
+    )
+    featured = build_feature_frame(raw, LabelSettings(), options=EtlOptions(now=NOW), input_name="injected")
+    report = featured.report
+
+    assert report.rows_read == len(rows)
+    assert report.dropped == {
+        "missing_key": 3,
+        "invalid_timestamp": 1,
+        "future_timestamp": 1,
+        "no_metrics": 1,
+        "duplicate": 2,
+    }
+    assert report.rows_kept == 14 + 3
+    assert report.non_finite_nulled["cpu_util"] == 1 and report.non_finite_nulled["mem_util"] == 1
+    assert sum(report.non_finite_nulled.values()) == 2  # the dropped rows' NaNs are not counted
+    assert report.negative_nulled == {m: int(m == "disk_io") for m in report.negative_nulled}
+    assert report.clipped_above_100 == {"cpu_util": 1, "mem_util": 0, "swap_util": 0, "disk_util": 0}
+    assert report.out_of_order_rows == 3  # k=12 and both late duplicates
+    assert report.hosts_with_backwards_timestamps == 1
+    assert report.max_backwards_seconds == 600  # the late duplicate of k=3 after k=13
+    assert set(report.missing_metrics) == {"swap_util", "disk_iops", "network_in", "network_out"} | {
+        "active_processes",
+        "load1",
+        "load5",
+        "load15",
+    }
+    assert report.ignored_columns == ["label", "fault_type"]
+    assert report.median_interval_seconds == 60 and report.step_seconds == 60
+
+    out = {r["timestamp"]: r for r in featured.frame.where("host_id = 'a'").collect()}
+    assert sorted(out) == [T0 + 60 * k for k in range(14)]
+    assert out[T0 + 240]["cpu_util"] == 14.0  # the first row of a duplicated timestamp wins
+    assert out[T0 + 720]["cpu_util"] == 100.0  # clipped
+    assert out[T0 + 600]["cpu_util"] == 19.0 and out[T0 + 600]["mem_util"] == 59.0  # carried forward
+    assert out[T0 + 660]["disk_io"] == 9000.0
+    assert out[T0]["swap_util"] is None  # absent from the input: missing (null), never NaN
+    assert not any(r["filled"] for r in out.values())
