@@ -113,7 +113,8 @@ class HostBase:
         self._procs_base, self._procs_traffic = uniform(rng, p.procs_base), uniform(rng, p.procs_traffic)
         swap_bytes = min(memory_gib * _GIB // 4, 8 * _GIB)
         self._swap_bytes = float(swap_bytes)
-        self._swap_base, self._swap_gain = rng.uniform(0.0, 4.0), rng.uniform(1.5, 3.5)
+        self._swap_base, self._swap_gain = rng.uniform(0.0, 4.0), rng.uniform(2.5, 3.5)
+        self._swap_wander = rng.uniform(0.05, 0.3)  # pages swapped in and out: the reading never sits still
         nightly = rng.uniform(0.5, 3.0) if p.nightly_job else None
         self.facts = HostFacts(
             hostname=self.host_id, os="Linux", os_release=os_release, kernel=kernel, arch="x86_64",

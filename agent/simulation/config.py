@@ -31,17 +31,17 @@ STATE_KINDS: Final = ("cpu_spike", "mem_spike", "batch_job", "deploy")
 # Episodes per day of one host, per role and kind (precursors: whether or not they end in exhaustion).
 # fmt: off
 DEFAULT_RATES: Final[dict[str, dict[str, float]]] = {
-    "web":    {"leak": 0.35, "disk_fill": 0.25, "surge": 0.9, "runaway": 0.35,
+    "web":    {"leak": 0.35, "disk_fill": 0.25, "surge": 1.2, "runaway": 0.35,
                "cpu_spike": 5.0, "mem_spike": 0.0, "batch_job": 0.0, "deploy": 1.0},
-    "api":    {"leak": 0.7, "disk_fill": 0.2, "surge": 0.6, "runaway": 0.35,
+    "api":    {"leak": 0.7, "disk_fill": 0.2, "surge": 0.9, "runaway": 0.35,
                "cpu_spike": 5.0, "mem_spike": 1.0, "batch_job": 0.0, "deploy": 1.0},
-    "db":     {"leak": 0.3, "disk_fill": 0.7, "surge": 0.25, "runaway": 0.4,
-               "cpu_spike": 3.0, "mem_spike": 2.0, "batch_job": 0.0, "deploy": 0.05},
-    "cache":  {"leak": 0.35, "disk_fill": 0.15, "surge": 0.6, "runaway": 0.2,
+    "db":     {"leak": 0.3, "disk_fill": 0.5, "surge": 0.25, "runaway": 0.4,
+               "cpu_spike": 3.0, "mem_spike": 2.0, "batch_job": 0.4, "deploy": 0.05},
+    "cache":  {"leak": 0.35, "disk_fill": 0.15, "surge": 0.8, "runaway": 0.2,
                "cpu_spike": 2.0, "mem_spike": 1.5, "batch_job": 0.0, "deploy": 0.1},
-    "batch":  {"leak": 0.6, "disk_fill": 0.7, "surge": 0.0, "runaway": 0.5,
+    "batch":  {"leak": 0.6, "disk_fill": 0.5, "surge": 0.0, "runaway": 0.35,
                "cpu_spike": 6.0, "mem_spike": 3.0, "batch_job": 1.2, "deploy": 0.1},
-    "worker": {"leak": 0.6, "disk_fill": 0.3, "surge": 0.35, "runaway": 0.5,
+    "worker": {"leak": 0.6, "disk_fill": 0.3, "surge": 0.5, "runaway": 0.5,
                "cpu_spike": 5.0, "mem_spike": 1.0, "batch_job": 0.6, "deploy": 0.8},
 }
 # fmt: on
@@ -101,8 +101,8 @@ class SimulationConfig:
         sudden_fraction=0.06,
         sudden_lead_minutes=(8, 15),
         held_minutes=(8, 40),
-        abort_level=(65, 85),
-        abort_lead_minutes=(20, 60),
+        abort_level=(55, 80),
+        abort_lead_minutes=(15, 40),
     )
     """Traffic surge: CPU, network, load and workers ramp together to saturation, then recede."""
     runaway: PrecursorSettings = PrecursorSettings(

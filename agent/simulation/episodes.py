@@ -231,7 +231,7 @@ class BatchJob(Episode):
         fx.job_level = max(fx.job_level, host.cpu_det + (self.level - host.cpu_det) * r)
         fx.stress = True
         fx.io += self.io_bytes * r
-        fx.mem += self.mem_add * r
+        fx.mem += min(self.mem_add, max(0.0, 88.0 - host.mem_det)) * r  # a job fits in what is free
         fx.procs += self.procs_add * r
 
 

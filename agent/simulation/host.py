@@ -18,6 +18,8 @@ __all__ = ["SimulatedHost"]
 
 _SOFT_CAP = 93.0  # a running job's CPU is compressed above this (jobs are niced, never saturate)...
 _SOFT_ROOM = 1.4  # ...and approaches _SOFT_CAP + _SOFT_ROOM < 95 % however much else competes
+_PRESSURE = 92.0  # memory percent above which reclaim and swap slow the rise...
+_PRESSURE_ROOM = 2.8  # ...towards _PRESSURE + _PRESSURE_ROOM
 
 
 class SimulatedHost(HostBase):
@@ -127,6 +129,8 @@ class SimulatedHost(HostBase):
                 demand = _SOFT_CAP + _SOFT_ROOM * over / (over + _SOFT_ROOM)
             if a_stuck_level > demand:
                 demand = a_stuck_level + self._cpu_noise * nc
+            # The CPU reading is pinned by the job, but stuck processes still wait in the run queue.
+            a_load += a_stuck * self.cores * 0.009
         else:
             demand += a_stuck
         demand += a_cpu
@@ -138,15 +142,21 @@ class SimulatedHost(HostBase):
             cpu = f_cpu + (100.0 - f_cpu) * self._rand()
 
         # Memory (JVM roles: a heap sawtooth, faster as a leak fills the heap), swap, disk.
+        # Memory pressure: above _PRESSURE, reclaim and swap-out slow the rise, which approaches
+        # _PRESSURE + _PRESSURE_ROOM (< 95 %) while the excess goes to swap. Only the OOM phase of a leak
+        # and brief spikes (floors) read 95 % or more.
         mem = mem_det + a_mem + self._mem_noise * nm
         if self._gc_amp:
             self._gc_phase = (self._gc_phase + dt / (self._gc_period * (1.0 - 0.6 * gc))) % 1.0
             mem += self._gc_amp * (self._gc_phase - 0.5) * (1.0 - 0.5 * gc)
+        excess = 0.0
+        if mem > _PRESSURE:
+            visible = _PRESSURE + _PRESSURE_ROOM * (1.0 - math.exp((_PRESSURE - mem) / _PRESSURE_ROOM))
+            excess, mem = mem - visible, visible
         if f_mem > mem:
             mem = f_mem + (99.6 - f_mem) * self._rand()
         mem = 100.0 if mem > 100.0 else (1.0 if mem < 1.0 else mem)
-        over = mem - 80.0
-        target = self._swap_base + a_swap + (self._swap_gain * over**1.2 if over > 0.0 else 0.0)
+        target = self._swap_base + a_swap + self._swap_gain * excess
         swap = self._swap
         swap += (target - swap) * (up if target > swap else down)
         swap = 100.0 if swap > 100.0 else swap
@@ -177,7 +187,7 @@ class SimulatedHost(HostBase):
         return {
             "cpu_util": cpu,
             "mem_util": mem,
-            "swap_util": swap if swap > 0.0 else 0.0,
+            "swap_util": shown if (shown := swap + self._swap_wander * nm) > 0.0 else 0.0,
             "disk_util": disk,
             "disk_io": io,
             "disk_iops": io / self._io_size,

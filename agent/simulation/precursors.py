@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["DiskFill", "Leak", "Runaway", "Surge"]
 
 MEM_TOP = 96.5
-"""Memory percent a leak drives to (then the OOM phase holds 96.5-99.6 %)."""
+"""Memory percent held during the OOM phase (96.5-99.6 %)."""
+LEAK_RAW_TOP = 99.0
+"""What a leak asks for at its onset (percent of memory; the host's memory pressure shows ~94.5 % + swap)."""
 DISK_TOP = 98.8
 """Disk percent a fill drives to (then the disk is full: 98.6-100 %)."""
 SATURATED = 97.5
@@ -55,7 +57,7 @@ class Leak(Episode):
     def __init__(self, start: float, rng: random.Random, host: HostView, cfg: PrecursorSettings) -> None:
         exhausts, sudden, lead = _outcome(rng, cfg)
         shape = (
-            "linear" if sudden else rng.choices(("linear", "stepwise", "accelerating"), (0.5, 0.3, 0.2))[0]
+            "linear" if sudden else rng.choices(("linear", "stepwise", "accelerating"), (0.4, 0.4, 0.2))[0]
         )
         self.xs, self.ys = shape_knots(rng, shape)
         held = uniform(rng, cfg.held_minutes) * 60.0
@@ -68,16 +70,18 @@ class Leak(Episode):
             super().__init__(start, self.t_on + held, onset=self.t_on, detail=_detail(shape, sudden, True))
         else:
             ref = host.expected_mem(start)
-            g = (abort - ref) / (MEM_TOP - ref) if ref < abort - 2.0 else rng.uniform(0.4, 0.7)
+            if ref > abort - 2.0:  # already near its abort level (a full cache): a small rise, then restart
+                abort = min(91.0, ref + rng.uniform(1.5, 4.0))
+            g = max(0.05, (abort - ref) / (LEAK_RAW_TOP - ref))
             u = max(0.2, invert(self.xs, self.ys, g))
             super().__init__(start, start + u * lead, detail=_detail(shape, False, False))
         self.restart_at = self.end  # OOM kill or the operator's restart
 
     def apply(self, ts: float, host: HostView, fx: Effects) -> None:
-        """Pull memory towards the top; once there, thrash (swap, kswapd CPU, swap I/O, D-state)."""
+        """Pull memory up (slower near the top, swap filling instead); at the onset, OOM thrashing."""
         if ts < self.t_on:
             g = interp(self.xs, self.ys, (ts - self.start) / self.lead)
-            fx.mem += (MEM_TOP - host.mem_det) * g
+            fx.mem += (LEAK_RAW_TOP - host.mem_det) * g
             fx.gc = max(fx.gc, g)
             fx.cpu_soft += 4.0 * g * g
         else:

@@ -53,6 +53,7 @@ def features(df: pd.DataFrame, step: float) -> pd.DataFrame:
         return values
 
     kk = pd.Series(k.astype(float))
+    hosts = df["host_id"].to_numpy()
     for name in df.columns.intersection(list(METRIC_NAMES)):
         out[name] = df[name].to_numpy(dtype=float)
     for r in RESOURCES:
@@ -71,7 +72,7 @@ def features(df: pd.DataFrame, step: float) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
             ttf = out[f"{r}_headroom"] / out[f"{r}_slope_15m"]
         out[f"{r}_ttf"] = np.where(out[f"{r}_slope_15m"] > 0, np.clip(ttf, 0, 6 * 3600), 6 * 3600)
-        high_ts = pd.Series(np.where(s >= 90.0, df["timestamp"].to_numpy(), np.nan)).groupby(k == 0).ffill()
+        high_ts = pd.Series(np.where(s >= 90.0, df["timestamp"].to_numpy(), np.nan)).groupby(hosts).ffill()
         since = df["timestamp"].to_numpy() - high_ts.to_numpy()
         out[f"{r}_since_high"] = np.where(np.isnan(since) | (since > 3 * 3600), 3 * 3600, since)
     out["load_per_cpu"] = (df["load1"] / (df["cpu_util"] + 1.0)).to_numpy()
@@ -81,9 +82,9 @@ def features(df: pd.DataFrame, step: float) -> pd.DataFrame:
     out["io_size"] = (df["disk_io"] / (df["disk_iops"] + 1.0)).to_numpy()
     out["max_util"] = df[list(RESOURCES)].max(axis=1).to_numpy()
     hour = (df["timestamp"].to_numpy() % 86400) / 3600.0
-    dow = ((df["timestamp"].to_numpy() // 86400 + 3) % 7) / 7.0
     out["hour_sin"], out["hour_cos"] = np.sin(hour * np.pi / 12), np.cos(hour * np.pi / 12)
-    out["dow_sin"], out["dow_cos"] = np.sin(dow * 2 * np.pi), np.cos(dow * 2 * np.pi)
+    # No day of week: a forward split of a week or two never trains on the test period's weekdays, and the
+    # trees extrapolate arbitrarily on them (hundreds of false alarms on a quiet host on a Sunday).
     return pd.DataFrame(out)
 
 

@@ -53,14 +53,19 @@ def episode_causes(df: pd.DataFrame, meta: dict[str, object]) -> pd.DataFrame:
     for host_id, group in onsets.groupby("host_id"):
         index = int(str(host_id).rsplit("-", 1)[1])
         plan = make_host(index, args["seed"], start_ts).planned(float(time_range["last_timestamp"]))
+        exhausting = [ep for ep in plan if ep.onset is not None]
         for _, onset in group.iterrows():
             t = onset["timestamp"]
-            cause = "unplanned"
-            for ep in plan:
-                if ep.resource == onset["onset_resource"] and ep.start - 60 <= t <= ep.end + 60:
-                    cause = ep.kind + ("" if ep.onset is not None else "(aborted!)")
-                    if ep.onset is not None:
-                        break
+            # The exhausting precursor whose planned onset is nearest (an OOM also saturates the CPU of a
+            # busy host: the CPU may be the first resource of that onset); else whatever was running.
+            near = [ep for ep in exhausting if ep.start - 60 <= t <= ep.end + 60]
+            if near:
+                cause = min(near, key=lambda ep: abs((ep.onset or 0.0) - t)).kind
+            else:
+                running = [
+                    ep for ep in plan if ep.resource == onset["onset_resource"] and ep.start <= t < ep.end
+                ]
+                cause = f"{running[0].kind}(aborted!)" if running else "unplanned"
             rows.append((host_id, onset["role"], t, onset["onset_resource"], cause))
     return pd.DataFrame(rows, columns=["host_id", "role", "timestamp", "resource", "cause"])
 
