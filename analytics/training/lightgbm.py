@@ -3,9 +3,9 @@
 The objective trains on the train split and scores average precision (PR-AUC) on validation onset rows,
 the metric that matters under heavy class imbalance. Imbalance is handled by ``scale_pos_weight``, tuned
 between 1 and the negative/positive ratio; calibration on validation afterwards undoes its skew.
-The binned ``Dataset`` is built once and shared by every trial. Beyond ``MAX_TRAIN_ROWS`` training rows
-(the default 10M-row fleet), negatives are subsampled uniformly and every positive kept: the ranking is
-learnt as well, and the validation calibration restores the base rate.
+The binned ``Dataset`` is built once and shared by every trial. Beyond ``MAX_TRAIN_ROWS`` training rows,
+negatives are subsampled uniformly and every positive kept (positives are the scarce, informative rows);
+the validation calibration restores the base rate. This keeps 30 trials on a 1M-row fleet within budget.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ __all__ = [
     "threads_for",
 ]
 
-MAX_TRAIN_ROWS = 1_000_000
+MAX_TRAIN_ROWS = 300_000
 """Training rows kept (negatives subsampled beyond this)."""
 MAX_ROUNDS = 400
 """Upper bound on boosting rounds; early stopping usually ends far sooner."""
-EARLY_STOPPING_ROUNDS = 30
+EARLY_STOPPING_ROUNDS = 25
 """Rounds without validation improvement before a fit stops."""
 REPORT_EVERY = 10
 """Report to the pruner every this many rounds (each report is a storage write)."""
@@ -149,7 +149,7 @@ class PruningCallback:
 def suggest(trial: optuna.Trial, neg_pos_ratio: float) -> dict[str, Any]:
     """The search space."""
     params: dict[str, Any] = {
-        "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.3, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.04, 0.3, log=True),
         "num_leaves": trial.suggest_int("num_leaves", 15, 127, log=True),
         "min_child_samples": trial.suggest_int("min_child_samples", 20, 2000, log=True),
         "feature_fraction": trial.suggest_float("feature_fraction", 0.3, 1.0),
