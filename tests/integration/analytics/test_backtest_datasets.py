@@ -59,14 +59,14 @@ def _check_table(table: dict) -> None:
             assert metrics["note"], f"{name}: {undefined} undefined without a reason"
 
 
-def test_backtest_nab(tmp_path: Path):
+def test_backtest_nab(tmp_path: Path, spark):
     code, table = _backtest(_dataset("nab_cloud_labeled.parquet"), "host-time", tmp_path)
     assert code == 0
     _check_table(table)
     assert table["static_threshold"]["rows"] > 0
 
 
-def test_backtest_nezha_split_by_day(tmp_path: Path):
+def test_backtest_nezha_split_by_day(tmp_path: Path, spark):
     code, table = _backtest(_dataset("nezha_pods_faults.parquet"), "day", tmp_path)
     assert code == 0
     _check_table(table)

@@ -44,10 +44,9 @@ def _lake_to_file(lake: Path, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+def pipeline(tmp_path_factory: pytest.TempPathFactory, spark) -> Pipeline:
     from analytics.etl import run_etl
     from analytics.generate.fleet import GenerateSpec, generate
-    from analytics.spark import create_spark_session
     from analytics.training.command import train
 
     root = tmp_path_factory.mktemp("pipeline")
@@ -58,7 +57,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     )
     lake = root / "lake"
     generate(GenerateSpec(out=lake, hosts=30, days=3.0, seed=0))
-    spark = create_spark_session(settings.spark)
     run_etl(spark, lake, root / "features", settings)
     outcome = train(root / "features", settings, trials=2, seed=0, show_progress=False)
     return Pipeline(root, settings, lake, root / "features", outcome)
@@ -117,13 +115,11 @@ def test_serving_by_alias_matches_training(pipeline: Pipeline, tmp_path: Path):
     np.testing.assert_allclose(predictor.predict(x), apply_calibration(fit.calibration, fit.model.predict(x)))
 
 
-def test_no_feature_uses_the_future(pipeline: Pipeline):
+def test_no_feature_uses_the_future(pipeline: Pipeline, spark):
     """Features recomputed on a truncated history equal the full run's features up to the cut."""
     from analytics.etl import build_feature_frame
     from analytics.features import FEATURE_NAMES
-    from analytics.spark import create_spark_session
 
-    spark = create_spark_session(pipeline.settings.spark)
     raw = pd.read_parquet(_lake_to_file(pipeline.lake, pipeline.root / "raw.parquet"))
     hosts = sorted(raw["host_id"].unique())[:2]
     raw = raw[raw["host_id"].isin(hosts)]
@@ -141,7 +137,7 @@ def test_no_feature_uses_the_future(pipeline: Pipeline):
     pd.testing.assert_frame_equal(full, part, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path):
+def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark):
     from analytics.evaluation import evaluate_command
     from analytics.generate.fleet import GenerateSpec, generate
 
