@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 __all__ = ["BaselineScores", "Evaluation", "PredictorOutput", "baseline_scores", "evaluate", "fit_baselines"]
 
 
+MAX_FAMILIES = 30
+"""Above this many host families the per-family breakdown is not computed (host ids carry no role)."""
+
+
 @dataclass(frozen=True)
 class PredictorOutput:
     """One predictor's output on every row of the evaluated period."""
@@ -195,7 +199,9 @@ def _breakdown(
     family_of = dict(zip(np.unique(host), family, strict=True))
     fam = np.array([family_of[h] for h in host])
     by_family: dict[str, dict[str, Any]] = {}
-    for name in np.unique(fam):
+    families = np.unique(fam)
+    # Host ids without a role-and-number shape (pod names with hashes) give one family per host: skip.
+    for name in families if families.size <= MAX_FAMILIES else ():
         rows = fam == name
         sub = classification_metrics(
             frame["label"].to_numpy()[rows & onset],

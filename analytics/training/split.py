@@ -22,7 +22,9 @@ each period ends ``h`` before the next one starts (a purge gap) and no label cro
 
 ``day`` (data whose hosts are day-long, e.g. Nezha's pod-days)
     Whole UTC days: the earliest days train, the next validate, the latest test (at least one day each).
-    No day, hence no pod-day, is in two periods.
+    No day, hence no pod-day, is in two periods: a host whose history spans under 36 hours belongs
+    wholly to the day holding most of its rows, and a day with under 5 % of a median day's rows belongs
+    to the day before it.
 
 :func:`check_split` asserts these invariants; every split is checked before it is used.
 """
@@ -152,15 +154,17 @@ def make_split(
         train, validation, test = ts <= t1 - h, (ts > t1) & (ts <= t2 - h), ts > t2
         info = {"hosts": int(order_host.size)}
     elif scheme == "day":
-        day = ts // 86_400
+        day = _merged_days(host, ts)
         days = np.unique(day)
         if days.size < 3:
             raise SplitError(f"a day split needs at least 3 distinct days, got {days.size}")
         n_train = min(max(1, round(train_fraction * days.size)), days.size - 2)
         n_val = min(max(1, round(validation_fraction * days.size)), days.size - n_train - 1)
         d1, d2 = days[n_train - 1], days[n_train + n_val - 1]
-        t1, t2 = (d1 + 1) * 86_400, (d2 + 1) * 86_400
-        train, validation, test = (ts <= t1 - h), (ts > t1 - 1) & (ts <= t2 - h), ts > t2 - 1
+        val_start, test_start = ts[day > d1].min(), ts[day > d2].min()
+        train = (day <= d1) & (ts <= val_start - h)
+        validation = (day > d1) & (day <= d2) & (ts <= test_start - h)
+        test = day > d2
         chosen = (days[:n_train], days[n_train : n_train + n_val], days[n_train + n_val :])
         info = {"days": {n: [int(d) * 86_400 for d in c] for n, c in zip(_PERIODS, chosen, strict=True)}}
     else:
@@ -175,6 +179,38 @@ def make_split(
 
 
 _PERIODS = ("train", "validation", "test")
+SMALL_DAY = 0.05
+"""A UTC day with fewer rows than this share of the median day joins the day before it (a trace that runs
+a few minutes past midnight is not a day of its own)."""
+
+
+def _merged_days(host: NDArray[Any], ts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The day of each row: UTC day number; a host whose history spans under 36 h (a host-day) belongs
+    wholly to its majority day; small days merge into the previous (for the first, the next) day."""
+    day = ts // 86_400
+    names, inverse = np.unique(host, return_inverse=True)
+    first = np.full(names.size, np.iinfo(np.int64).max)
+    last = np.full(names.size, np.iinfo(np.int64).min)
+    np.minimum.at(first, inverse, ts)
+    np.maximum.at(last, inverse, ts)
+    short = (last - first) < 36 * 3600
+    if short.any():
+        # majority day per host: the most frequent (host, day) pair
+        pairs, counts = np.unique(np.column_stack([inverse, day]), axis=0, return_counts=True)
+        order = np.lexsort((-counts, pairs[:, 0]))
+        best = pairs[order][np.r_[True, np.diff(pairs[order][:, 0]) != 0]]
+        majority = np.zeros(names.size, dtype=np.int64)
+        majority[best[:, 0]] = best[:, 1]
+        day = np.where(short[inverse], majority[inverse], day)
+    days, counts = np.unique(day, return_counts=True)
+    small = counts < SMALL_DAY * np.median(counts)
+    if not small.any() or small.all():
+        return day
+    keep = days[~small]
+    # Each small day maps to the latest kept day before it, or the first kept day when there is none.
+    index = np.searchsorted(keep, days, side="right") - 1
+    target = np.where(index >= 0, keep[np.maximum(index, 0)], keep[0])
+    return target[np.searchsorted(days, day)]
 
 
 def check_split(

@@ -90,3 +90,17 @@ def test_host_family():
     assert host_family("sim-web-0007") == "sim-web"
     assert host_family("db_12") == "db"
     assert host_family("1234") == "1234"
+
+
+def test_day_split_folds_a_few_minutes_past_midnight_into_the_day_before():
+    # four day-long traces (hosts are host-days, as in Nezha) that each end a few minutes after midnight
+    parts = []
+    for d in (0, 1, 5, 6):
+        ts = np.arange(d * 86400 + 3600, (d + 1) * 86400 + 300, 60, dtype=np.int64)
+        parts.append((np.full(ts.size, f"pod-day{d}"), ts))
+    host = np.concatenate([p[0] for p in parts])
+    ts = np.concatenate([p[1] for p in parts]) + 1_700_006_400 // 86400 * 86400
+    split = make_split(host, ts, scheme="day", train_fraction=0.6, validation_fraction=0.2, horizon_seconds=H)
+    periods = [set(host[m]) for m in (split.train, split.validation, split.test)]
+    assert periods == [{"pod-day0", "pod-day1"}, {"pod-day5"}, {"pod-day6"}]
+    assert split.test.sum() == (host == "pod-day6").sum()  # the whole last trace, not its last minutes
