@@ -10,7 +10,6 @@ corrects the shifted base rate. sklearn's trees accept NaN, so missing features 
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CHUNK_TREES", "RandomForestData", "fit", "make_objective", "positive_proba"]
 
-SMALL_ROWS = 50_000
-"""Below this many rows one job is faster than a pool on shared cores."""
 CHUNK_TREES = 20
 """Trees added between two pruning reports."""
 MAX_ROWS = 40_000
@@ -117,7 +114,7 @@ def _model(
         class_weight=weight,
         bootstrap=True,
         warm_start=True,
-        n_jobs=1 if y.size < SMALL_ROWS else os.cpu_count() or 1,
+        n_jobs=1,  # trials run side by side, one per core (see analytics.training.tuning)
         random_state=seed,
     )
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import lightgbm as lgb
 import numpy as np
 
-from analytics.training.lightgbm import threads_for
+from analytics.training.lightgbm import THREADS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -103,7 +103,7 @@ def fit_tte(
     valid = lgb.Dataset(x["validation"][known["validation"]], target["validation"], reference=train)
     boosters = [
         lgb.train(
-            _params(alpha, seed, threads_for(int(known["train"].sum()))),
+            _params(alpha, seed, THREADS),
             train,
             num_boost_round=500,
             valid_sets=[valid],
