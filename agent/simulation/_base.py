@@ -105,6 +105,7 @@ class HostBase:
             self._disk_base = uniform(rng, p.disk_base)
             self._disk_trend, self._disk_wrap = rng.uniform(0.0, 0.5) / _DAY, rng.uniform(5.0, 12.0)
         self._rotation = rng.uniform(2.0, 6.0) * 3600.0
+        self._disk_churn = rng.uniform(0.03, 0.2)
         self._net_peak, self._net_ratio = uniform(rng, p.net_in_peak), uniform(rng, p.net_out_ratio)
         self._net_base = rng.uniform(5e3, 50e3)
         self._io_base, self._io_traffic = uniform(rng, p.io_base), uniform(rng, p.io_traffic)

@@ -76,7 +76,7 @@ class SimulationConfig:
     precursor_scale: float = 1.0
     """Multiplies every precursor rate (one knob for the positive rate)."""
     leak: PrecursorSettings = PrecursorSettings(
-        exhaust_probability=0.75,
+        exhaust_probability=0.88,
         lead_minutes=(40, 240),
         sudden_fraction=0.05,
         sudden_lead_minutes=(12, 25),
@@ -86,7 +86,7 @@ class SimulationConfig:
     )
     """Memory leak: linear, stepwise or accelerating rise of memory and swap, then OOM and restart."""
     disk_fill: PrecursorSettings = PrecursorSettings(
-        exhaust_probability=0.75,
+        exhaust_probability=0.88,
         lead_minutes=(45, 300),
         sudden_fraction=0.05,
         sudden_lead_minutes=(12, 25),
@@ -96,23 +96,23 @@ class SimulationConfig:
     )
     """Filling disk: bursty log growth with its write throughput, then full, then cleanup."""
     surge: PrecursorSettings = PrecursorSettings(
-        exhaust_probability=0.8,
+        exhaust_probability=0.88,
         lead_minutes=(40, 70),
         sudden_fraction=0.06,
         sudden_lead_minutes=(8, 15),
         held_minutes=(8, 40),
-        abort_level=(55, 80),
-        abort_lead_minutes=(15, 40),
+        abort_level=(50, 75),
+        abort_lead_minutes=(10, 30),
     )
     """Traffic surge: CPU, network, load and workers ramp together to saturation, then recede."""
     runaway: PrecursorSettings = PrecursorSettings(
-        exhaust_probability=0.85,
+        exhaust_probability=0.88,
         lead_minutes=(30, 90),
-        sudden_fraction=0.1,
+        sudden_fraction=0.07,
         sudden_lead_minutes=(2, 6),
         held_minutes=(5, 30),
-        abort_level=(60, 80),
-        abort_lead_minutes=(30, 120),
+        abort_level=(55, 78),
+        abort_lead_minutes=(60, 180),
     )
     """Runaway processes: stuck jobs pile up step by step (or one process spins up in minutes)."""
     spike_seconds: Range = (20.0, 110.0)

@@ -162,7 +162,7 @@ class SimulatedHost(HostBase):
         swap = 100.0 if swap > 100.0 else swap
         swap_io = (swap - self._swap) * self._swap_bytes / (100.0 * dt) if swap > self._swap else 0.0
         self._swap = swap
-        disk = disk_det + a_disk + 0.01 * ni
+        disk = disk_det + a_disk + self._disk_churn * npr  # temp files, WAL segments, caches come and go
         if f_disk > disk:
             disk = f_disk + (100.0 - f_disk) * self._rand()
         disk = 100.0 if disk > 100.0 else (0.0 if disk < 0.0 else disk)

@@ -200,9 +200,8 @@ class Runaway(Episode):
         held = uniform(rng, cfg.held_minutes) * 60.0
         ref = host.expected_cpu(start)
         self.ref = ref
-        self.cap = (
-            math.inf
-        )  # an aborted pile-up never takes the host past its abort level, whatever the traffic
+        # An aborted pile-up never takes the host past its abort level, whatever the traffic does.
+        self.cap = math.inf
         self.exhausts = exhausts
         self.ramp = lead
         self.step_ts: list[float] = []
@@ -212,7 +211,12 @@ class Runaway(Episode):
         if sudden:
             super().__init__(start, start + lead + held, onset=start + lead, detail="spin/sudden")
             return
-        steps = rng.randint(5, 10) if exhausts else rng.randint(3, 7)
+        # Stuck jobs come with their cron period (a few minutes for the ones that run away, hourly for
+        # the slow ones that someone stops); the drawn lead sets how many pile up.
+        period = rng.choice((5.0, 10.0, 15.0) if exhausts else (30.0, 60.0)) * 60.0 * rng.uniform(0.95, 1.05)
+        steps = min(12, max(3, round(lead / period) + 1)) if exhausts else rng.randint(3, 5)
+        lead = period * (steps - 1)
+        self.ramp = lead
         # Exhausting: the last step (not an earlier one) takes the CPU over the threshold.
         if exhausts:
             need = (95.0 - ref) * steps / (steps - 0.7)
@@ -224,7 +228,7 @@ class Runaway(Episode):
         total = sum(sizes)
         self.cum_cpu = [0.0]
         for i, size in enumerate(sizes):
-            jitter = rng.uniform(-0.1, 0.1) if 0 < i < steps - 1 else 0.0
+            jitter = rng.uniform(-0.05, 0.05) if 0 < i < steps - 1 else 0.0
             self.step_ts.append(start + lead * (i + jitter) / (steps - 1))
             self.cum_cpu.append(self.cum_cpu[-1] + need * size / total)
             self.cum_procs.append(self.cum_procs[-1] + rng.randint(2, 6))
