@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Window
+from pyspark.sql import Observation, Window
 from pyspark.sql import functions as F
 
 from agent.wire import METRIC_NAMES
@@ -37,7 +37,7 @@ from analytics.features import FEATURE_NAMES, FEATURE_SET_DIGEST, FEATURE_SET_VE
 from analytics.features.spark import FeaturePlan, with_inputs
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
     from analytics.settings import LabelSettings, Settings
 
@@ -61,7 +61,19 @@ class FeaturedFrame:
     gap_rows: int
     """Empty rows that stood for each long gap (removed from ``frame``)."""
     report: QualityReport
-    """Data-quality and resampling counts (output counts are filled in by :func:`run_etl`)."""
+    """Data-quality counts; :meth:`complete_report` adds the duplicates once ``frame`` has been computed, and
+    :func:`run_etl` the output counts."""
+    instrumented: DataFrame
+    """``frame`` plus the helper columns of the output counts (``_prev_ts``, ``_prev_filled``)."""
+    duplicates: Observation
+    """Counts the duplicate rows when the frame is computed."""
+
+    def complete_report(self) -> QualityReport:
+        """Add the duplicates to the report; call only after an action on ``frame`` (this waits for one)."""
+        found = int(self.duplicates.get.get("duplicate") or 0)
+        self.report.dropped["duplicate"] = found
+        self.report.rows_kept = self.report.rows_read - sum(self.report.dropped.values())
+        return self.report
 
 
 def build_feature_frame(
@@ -97,44 +109,62 @@ def build_feature_frame(
     report.step_seconds, report.step_source = step, ("option" if chosen else "auto")
     fill_limit, gap_rows = opts.fill_limit(step), opts.gap_rows(step)
     report.fill_limit_rows = fill_limit
-    grid = to_grid(bucketed(valid_rows(flagged), step, fill_limit, gap_rows), step, fill_limit)
-    # Features and labels share their window stages: every stage copies whole rows, so fewer is faster.
+    duplicates = Observation("duplicates")
+    grid = to_grid(bucketed(valid_rows(flagged), step, fill_limit, gap_rows, duplicates), step, fill_limit)
+    # Every window stage copies whole rows, and the labels' next-onset frame is the dearest: the three label
+    # stages run first, on the narrow grid, then the two feature stages.
     features, labels = FeaturePlan(step, time_range), LabelPlan(label, step)
     grid = with_inputs(grid)
     absent = [r for r in label.resources if r not in grid.columns]
     grid = grid.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
-    stage1 = grid.select("*", *features.stage1(), *labels.stage1()).select("*", *features.stage1b())
-    stage2 = stage1.select("*", *features.stage2(), *labels.stage2())
+    labelled = grid.select("*", *labels.stage1(), *_output_helpers()).select("*", *labels.stage2())
+    label_cols = label_columns(label.resources)
+    labelled = labelled.select(*grid.columns, *_HELPERS, *labels.final())
+    stage1 = labelled.select("*", *features.stage1()).select("*", *features.stage1b())
+    stage2 = stage1.select("*", *features.stage2())
     # Gap rows go only after the last window (a filter is not pushed below a window).
-    final = stage2.select("host_id", "timestamp", FILLED, GAP, *features.features(), *labels.final())
-    frame = final.where(~F.col(GAP)).drop(GAP)
-    return FeaturedFrame(frame, step, fill_limit, gap_rows, report)
+    final = stage2.select("host_id", "timestamp", FILLED, GAP, *_HELPERS, *features.features(), *label_cols)
+    instrumented = final.where(~F.col(GAP)).drop(GAP)
+    frame = instrumented.drop(*_HELPERS)
+    return FeaturedFrame(frame, step, fill_limit, gap_rows, report, instrumented, duplicates)
 
 
-def _record_output(
-    spark: SparkSession, data_path: str, featured: FeaturedFrame, label: LabelSettings
-) -> None:
-    """Output counts, including the resampling's (filled steps, gaps), from the written rows (one job)."""
-    report, step = featured.report, featured.step_seconds
-    out = spark.read.parquet(data_path)
+_HELPERS = ("_prev_ts", "_prev_filled")
+
+
+def _output_helpers() -> list[Column]:
+    """The previous output row's timestamp and ``filled`` flag (gap rows skipped): running frames, O(1)."""
+    before = Window.partitionBy("host_id").orderBy("timestamp").rowsBetween(Window.unboundedPreceding, -1)
+    kept = ~F.col(GAP)
+    return [
+        F.last(F.when(kept, F.col("timestamp")), True).over(before).alias("_prev_ts"),
+        F.last(F.when(kept, F.col(FILLED)), True).over(before).alias("_prev_filled"),
+    ]
+
+
+def _output_counts(featured: FeaturedFrame, label: LabelSettings) -> list[Column]:
+    """Aggregates of the written rows (observed while writing): rows, hosts, gaps, null and label rates."""
+    step = featured.step_seconds
     labels = [c for c in label_columns(label.resources) if not c.startswith("tte")]
-    w = Window.partitionBy("host_id").orderBy("timestamp")
-    interval = F.col("timestamp") - F.lag("timestamp").over(w)
-    run_start = F.col(FILLED) & ~F.coalesce(F.lag(FILLED).over(w), F.lit(False))
-    gaps = out.select("*", interval.alias("_interval"), run_start.alias("_run_start"))
-    aggs = [
+    interval = F.col("timestamp") - F.col("_prev_ts")
+    return [
         F.count(F.lit(1)).alias("rows"),
-        F.count_distinct("host_id").alias("hosts"),
+        F.count(F.when(F.col("_prev_ts").isNull(), 1)).alias("hosts"),
         F.min("timestamp").alias("first"),
         F.max("timestamp").alias("last"),
         F.count(F.when(F.col(FILLED), 1)).alias("filled"),
-        F.count(F.when(F.col("_run_start"), 1)).alias("short"),
-        F.count(F.when(F.col("_interval") > step, 1)).alias("long"),
-        F.max(F.when(F.col("_interval") > step, F.col("_interval"))).alias("longest"),
+        F.count(F.when(F.col(FILLED) & ~F.coalesce(F.col("_prev_filled"), F.lit(False)), 1)).alias("short"),
+        F.count(F.when(interval > step, 1)).alias("long"),
+        F.max(F.when(interval > step, interval)).alias("longest"),
         *[F.avg(F.col(m).isNull().cast("double")).alias(f"null_{m}") for m in METRIC_NAMES],
         *[F.avg(F.col(c).cast("double")).alias(f"rate_{c}") for c in labels],
     ]
-    row: dict[str, Any] = gaps.agg(*aggs).first().asDict()  # type: ignore[union-attr]
+
+
+def _record_output(featured: FeaturedFrame, label: LabelSettings, row: dict[str, Any]) -> None:
+    """Put the observed output counts into the report."""
+    report = featured.complete_report()
+    labels = [c for c in label_columns(label.resources) if not c.startswith("tte")]
     report.output_rows, report.hosts = int(row["rows"]), int(row["hosts"])
     report.first_timestamp, report.last_timestamp = row["first"], row["last"]
     report.rows_filled, report.short_gaps = int(row["filled"]), int(row["short"])
@@ -196,15 +226,18 @@ def run_etl(
     try:
         date = F.date_format(F.timestamp_seconds(F.col("timestamp")), "yyyy-MM-dd")
         data_path = str(tmp / DATA_DIR)
+        written = Observation("output")
+        observed = featured.instrumented.observe(written, *_output_counts(featured, settings.label))
         (
-            featured.frame.withColumn("date", date)
+            observed.drop(*_HELPERS)
+            .withColumn("date", date)
             .write.partitionBy("date")
             # Dictionary pages only where they pay (the host id): on float features they cost CPU for nothing.
             .option("parquet.enable.dictionary", "false")
             .option("parquet.enable.dictionary#host_id", "true")
             .parquet(data_path)
         )
-        _record_output(spark, data_path, featured, settings.label)
+        _record_output(featured, settings.label, written.get)
         (tmp / QUALITY_REPORT_FILE).write_text(featured.report.to_json() + "\n")
         feature_set = _feature_set(featured, settings.label, source)
         (tmp / FEATURE_SET_FILE).write_text(json.dumps(feature_set, indent=2) + "\n")

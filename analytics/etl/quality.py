@@ -164,7 +164,10 @@ def valid_rows(flagged: DataFrame) -> DataFrame:
 
 
 def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None:
-    """Count drops, changed values, duplicates, out-of-order rows and the interval histogram (one Spark job).
+    """Count drops, changed values, out-of-order rows and the interval histogram (one Spark job).
+
+    Duplicates are counted later, by the resampling's own aggregation (an observation), and values changed on
+    a duplicate row are counted here.
 
     Only the keys and flags are shuffled, and the rows are aggregated by their flags and interval: a clean
     input collapses to a handful of groups, and the driver decodes the counts from them.
@@ -174,24 +177,21 @@ def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None
     """
     keys = flagged.select("host_id", "timestamp", ARRIVAL, DROP, VALID, _NONFINITE, _NEGATIVE, _CLIPPED)
     ts, valid = F.col("timestamp"), F.col(VALID)
+    # One sort, in the order the rows were read: out-of-order rows, and the intervals (between consecutive
+    # rows that move forward in time; in a time-ordered input these are the intervals).
     by_arrival = Window.partitionBy("host_id", valid).orderBy(ARRIVAL)
     whole_host = by_arrival.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-    by_time = Window.partitionBy("host_id", valid).orderBy("timestamp", ARRIVAL)
     seen_max = F.max(ts).over(by_arrival.rowsBetween(Window.unboundedPreceding, -1))
+    previous = F.lag(ts).over(by_arrival)
     back = keys.repartition("host_id").select(
         "*",
         F.when(valid & (ts < seen_max), seen_max - ts).alias("_back"),
         (F.row_number().over(by_arrival) == 1).alias("_host_first"),
-    )
-    back = back.select("*", F.max(F.col("_back").isNotNull()).over(whole_host).alias("_host_back"))
-    previous = F.lag(ts).over(by_time)
-    checked = back.select(
-        "*",
-        F.coalesce(valid & (previous == ts), F.lit(False)).alias("_dup"),
         # Capped so that the number of groups stays small on irregular data (steps are at most an hour).
         F.least(F.when(valid & (ts > previous), ts - previous), F.lit(_MAX_INTERVAL)).alias("_interval"),
     )
-    groups = checked.groupBy(DROP, _NONFINITE, _NEGATIVE, _CLIPPED, "_dup", "_interval").agg(
+    checked = back.select("*", F.max(F.col("_back").isNotNull()).over(whole_host).alias("_host_back"))
+    groups = checked.groupBy(DROP, _NONFINITE, _NEGATIVE, _CLIPPED, "_interval").agg(
         F.count(F.lit(1)).alias("n"),
         F.count("_back").alias("back_rows"),
         F.max("_back").alias("back_max"),
@@ -207,7 +207,7 @@ def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None
 
 
 def _decode(rows: list[Any], report: QualityReport) -> None:
-    dropped = dict.fromkeys((*_ROW_REASONS, "duplicate"), 0)
+    dropped = dict.fromkeys(_ROW_REASONS, 0)
     nonfinite = dict.fromkeys(METRIC_NAMES, 0)
     negative = dict.fromkeys(METRIC_NAMES, 0)
     clipped = dict.fromkeys(UTILISATION_METRICS, 0)
@@ -217,9 +217,7 @@ def _decode(rows: list[Any], report: QualityReport) -> None:
         report.rows_read += n
         if row[DROP] is not None:
             dropped[row[DROP]] += n
-        elif row["_dup"]:
-            dropped["duplicate"] += n
-        kept = row[DROP] is None and not row["_dup"]
+        kept = row[DROP] is None
         for i, m in enumerate(METRIC_NAMES):  # values changed on the rows that are kept
             nonfinite[m] += n if kept and row[_NONFINITE] >> i & 1 else 0
             negative[m] += n if kept and row[_NEGATIVE] >> i & 1 else 0
@@ -230,7 +228,7 @@ def _decode(rows: list[Any], report: QualityReport) -> None:
         report.out_of_order_rows += int(row["back_rows"])
         report.max_backwards_seconds = max(report.max_backwards_seconds, int(row["back_max"] or 0))
         report.hosts_with_backwards_timestamps += int(row["back_hosts"])
-    report.dropped = dropped
+    report.dropped = dropped | {"duplicate": 0}  # counted while resampling (see bucketed)
     report.rows_kept = report.rows_read - sum(dropped.values())
     report.non_finite_nulled, report.negative_nulled, report.clipped_above_100 = nonfinite, negative, clipped
     report.median_interval_seconds = _median(intervals)

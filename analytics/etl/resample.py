@@ -18,7 +18,7 @@ from agent.wire import METRIC_NAMES
 from analytics.etl.quality import ARRIVAL
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, Observation
 
 __all__ = ["FILLED", "GAP", "bucketed", "to_grid"]
 
@@ -29,7 +29,9 @@ GAP = "_gap"
 _BUCKET, _MISSING, _LONG, _INSERTED = "_bucket", "_missing", "_long", "_inserted"
 
 
-def bucketed(valid: DataFrame, step: int, fill_limit: int, gap_rows: int) -> DataFrame:
+def bucketed(
+    valid: DataFrame, step: int, fill_limit: int, gap_rows: int, duplicates: Observation | None = None
+) -> DataFrame:
     """Drop duplicates, average the rows into steps and size the gap before each observed step.
 
     Args:
@@ -37,6 +39,8 @@ def bucketed(valid: DataFrame, step: int, fill_limit: int, gap_rows: int) -> Dat
         step: Grid step in seconds.
         fill_limit: Longest run of missing steps that is filled.
         gap_rows: Empty rows that stand for a longer run.
+        duplicates: Observes ``duplicate`` (rows dropped for repeating a host and timestamp) when the frame
+            is computed.
 
     Returns:
         One row per observed (host, step), hash-partitioned by host: ``host_id``, ``_bucket``, the metric
@@ -46,7 +50,10 @@ def bucketed(valid: DataFrame, step: int, fill_limit: int, gap_rows: int) -> Dat
     # Duplicates: the first row read of a (host, timestamp) wins. Hash aggregates (min_by of a struct would
     # need a sort-based one), no sort.
     first = [F.min_by(F.col(m), F.col(ARRIVAL)).alias(m) for m in METRIC_NAMES]
-    unique = valid.repartition("host_id").groupBy("host_id", "timestamp").agg(*first)
+    copies = F.count(F.lit(1)).alias("_copies")
+    unique = valid.repartition("host_id").groupBy("host_id", "timestamp").agg(*first, copies)
+    if duplicates is not None:
+        unique = unique.observe(duplicates, F.sum(F.col("_copies") - 1).alias("duplicate"))
     bucket = ((F.col("timestamp") + F.lit(step - 1)) / F.lit(step)).cast("long") * F.lit(step)
     means = unique.groupBy("host_id", bucket.alias(_BUCKET)).agg(
         *[F.avg(m).alias(m) for m in METRIC_NAMES], F.count(F.lit(1)).alias("_n")
@@ -79,6 +86,7 @@ def to_grid(buckets: DataFrame, step: int, fill_limit: int) -> DataFrame:
         ((k > 0) & ~F.col(_LONG)).alias(FILLED),
         ((k > 0) & F.col(_LONG)).alias(GAP),
     )
+    # A sliding frame of fill_limit rows: measured cheaper here than a running last() of (time, value).
     previous = Window.partitionBy("host_id").orderBy("timestamp").rowsBetween(-fill_limit, -1)
     filled = [
         F.when(F.col(GAP), F.lit(None).cast("double"))

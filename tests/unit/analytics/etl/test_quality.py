@@ -42,7 +42,8 @@ def test_bad_rows_are_counted_by_reason_and_repaired(spark):
         "disk_util double, disk_io double, label int, fault_type string",
     )
     featured = build_feature_frame(raw, LabelSettings(), options=EtlOptions(now=NOW), input_name="injected")
-    report = featured.report
+    out = {r["timestamp"]: r for r in featured.frame.where("host_id = 'a'").collect()}
+    report = featured.complete_report()  # duplicates are counted while the frame is computed
 
     assert report.rows_read == len(rows)
     assert report.dropped == {
@@ -69,7 +70,6 @@ def test_bad_rows_are_counted_by_reason_and_repaired(spark):
     assert report.ignored_columns == ["label", "fault_type"]
     assert report.median_interval_seconds == 60 and report.step_seconds == 60
 
-    out = {r["timestamp"]: r for r in featured.frame.where("host_id = 'a'").collect()}
     assert sorted(out) == [T0 + 60 * k for k in range(14)]
     assert out[T0 + 240]["cpu_util"] == 14.0  # the first row of a duplicated timestamp wins
     assert out[T0 + 720]["cpu_util"] == 100.0  # clipped
