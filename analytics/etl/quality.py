@@ -12,12 +12,15 @@ Rules (each counted in the :class:`~analytics.etl.report.QualityReport`):
 * **Values changed, row kept.** NaN/±inf → missing; negative (every metric is >= 0) → missing; utilisation
   above 100 % → 100 (Kubernetes containers report more than their request).
 * **Clock skew.** A row whose timestamp is earlier than one read before it for the same host is counted as out
-  of order (kept, and sorted into place), with the largest backwards step.
+  of order (kept, and sorted into place), with the largest backwards step. "Read before" is the order of the
+  input: files by path (a lake's ``date=YYYY-MM-DD`` directories sort in time), then rows within a file.
 """
 
 from __future__ import annotations
 
+import re
 from functools import reduce
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +64,29 @@ def read_input(spark: SparkSession, path: str) -> DataFrame:
     return spark.read.option("mergeSchema", "true").parquet(path)
 
 
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/*")
+_MAX_RANKED_FILES = 1 << 16
+
+
+def _arrival(raw: DataFrame) -> Column:
+    """The order in which rows were written: files by path, then the row's position in its file.
+
+    Spark packs files into partitions largest first, so the partition order (``monotonically_increasing_id``)
+    is not the input's order when there are several files. Frames that are not a plain file scan (tests'
+    in-memory frames) keep that order, which for them is the order of their rows.
+    """
+    try:
+        files = sorted({_SCHEME.sub("", f) for f in raw.inputFiles()})
+    except Exception:  # noqa: BLE001 - not a file scan
+        files = []
+    if not 1 < len(files) <= _MAX_RANKED_FILES:
+        return F.monotonically_increasing_id()
+    ranks = F.create_map(*chain.from_iterable((F.lit(f), F.lit(i)) for i, f in enumerate(files)))
+    path = F.regexp_replace(F.col("_metadata.file_path"), _SCHEME.pattern, "")
+    rank = F.coalesce(ranks[path], F.lit(len(files)))  # a path spelled differently: after the others
+    return rank.cast("long") * F.lit(1 << 40) + F.col("_metadata.row_index")
+
+
 def _timestamp_seconds(raw: DataFrame) -> Column:
     dtype = raw.schema["timestamp"].dataType
     col = F.col("timestamp")
@@ -97,7 +123,7 @@ def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
         F.col("host_id").cast("string").alias("host_id"),
         _timestamp_seconds(raw).alias("timestamp"),
         *metrics,
-        F.monotonically_increasing_id().alias(ARRIVAL),
+        _arrival(raw).alias(ARRIVAL),
     )
     return frame, missing, ignored
 

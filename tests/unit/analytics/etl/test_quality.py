@@ -77,3 +77,33 @@ def test_bad_rows_are_counted_by_reason_and_repaired(spark):
     assert out[T0 + 660]["disk_io"] == 9000.0
     assert out[T0]["swap_util"] is None  # absent from the input: missing (null), never NaN
     assert not any(r["filled"] for r in out.values())
+
+
+def test_a_lake_is_read_in_file_order_so_only_rows_really_out_of_order_are_counted(spark, tmp_path):
+    """Spark reads the largest file first; the ETL's read order is still the files' (by path), then rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analytics.etl.quality import read_input
+
+    def day(n: int, ks: range, extra: list[int] = ()) -> None:  # type: ignore[assignment]
+        folder = tmp_path / "lake" / "telemetry" / f"date=2026-03-0{n}"
+        folder.mkdir(parents=True)
+        stamps = [T0 + 60 * k for k in ks] + [T0 + 60 * k for k in extra]
+        table = pa.table(
+            {"host_id": ["a"] * len(stamps), "timestamp": stamps, "cpu_util": [10.0] * len(stamps)}
+        )
+        pq.write_table(table, folder / "part-00000.parquet")
+
+    day(2, range(0, 10))  # small: Spark would read it last
+    day(3, range(10, 400), extra=[5])  # large, and it repeats one row of the day before, late
+    raw = read_input(spark, str(tmp_path / "lake"))
+    featured = build_feature_frame(
+        raw, LabelSettings(), options=EtlOptions(now=NOW + 86_400), input_name="lake"
+    )
+    featured.frame.count()
+    report = featured.complete_report()
+
+    assert report.out_of_order_rows == 1
+    assert report.max_backwards_seconds == 60 * (399 - 5)
+    assert report.dropped["duplicate"] == 1
