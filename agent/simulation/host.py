@@ -187,7 +187,7 @@ class SimulatedHost(HostBase):
         return {
             "cpu_util": cpu,
             "mem_util": mem,
-            "swap_util": shown if (shown := swap + self._swap_wander * nm) > 0.0 else 0.0,
+            "swap_util": min(100.0, max(0.0, swap + self._swap_wander * nm)),
             "disk_util": disk,
             "disk_io": io,
             "disk_iops": io / self._io_size,
