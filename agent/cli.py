@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -214,4 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure(settings.log)
     commands = {"enroll": _enroll, "run": _run, "status": _status, "simulate": _simulate}
-    return commands[args.command](args, settings)
+    try:
+        return commands[args.command](args, settings)
+    except BrokenPipeError:  # `cloudsense-agent status | head`: the reader left, which is not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the interpreter's final flush does not fail again
+        return 0

@@ -117,3 +117,23 @@ def test_run_refuses_a_state_dir_in_use(tmp_path, capsys):
     finally:
         held.close()
     assert "in use" in capsys.readouterr().err
+
+
+def test_status_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`cloudsense-agent status | head -1`: the reader leaves early; no traceback, no error exit."""
+    import subprocess
+    import sys
+
+    for i in range(40):
+        make_state(tmp_path / f"sim-{i}", f"sim-{i}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "status", "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
