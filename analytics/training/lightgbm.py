@@ -4,9 +4,9 @@ The objective trains on the train split and scores average precision (PR-AUC) on
 the metric that matters under heavy class imbalance. Imbalance is handled by ``scale_pos_weight``, tuned
 between 1 and the negative/positive ratio; calibration on validation afterwards undoes its skew.
 The binned ``Dataset`` is built once per worker thread and reused by its trials. Beyond
-``MAX_TRAIN_ROWS`` rows, negatives are subsampled uniformly and every positive kept (positives are the
-scarce, informative rows); the validation calibration restores the base rate. This keeps 30 trials on
-a 1M-row fleet within budget.
+``MAX_TRAIN_ROWS`` rows, negatives are subsampled uniformly and every positive kept while positives are
+under half the budget (:mod:`analytics.training.sampling`); the validation calibration restores the base
+rate. This keeps 30 trials on a 1M-row fleet within budget.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-    from analytics.training.data import Matrix
+    from analytics.training.sampling import sample_rows
+from analytics.training.data import Matrix
+from analytics.training.sampling import sample_rows
 
 __all__ = [
     "MAX_ROUNDS",
@@ -89,18 +91,14 @@ class LightGBMData:
             y_val: Validation labels.
             feature_names: Column names.
             seed: Seed of the negative subsampling.
-            max_rows: Training rows kept (all positives, negatives subsampled).
+            max_rows: Training rows kept (see :func:`analytics.training.sampling.sample_rows`).
         """
         names = [str(n) for n in feature_names]
         y_train = np.asarray(y_train, dtype=np.int8)
-        negatives = np.flatnonzero(y_train == 0)
-        budget = max(max_rows - int(y_train.sum()), 1)
-        self.negative_sampling_rate = 1.0
-        if negatives.size > budget:
-            keep = y_train == 1
-            keep[np.random.default_rng(seed).choice(negatives, size=budget, replace=False)] = True
-            x_train, y_train = x_train[keep], y_train[keep]
-            self.negative_sampling_rate = budget / negatives.size
+        sample = sample_rows(y_train, max_rows, seed)
+        self.negative_sampling_rate, self.positive_sampling_rate = sample.negative_rate, sample.positive_rate
+        if not sample.keep.all():
+            x_train, y_train = x_train[sample.keep], y_train[sample.keep]
         self._raw = (x_train, y_train, x_val, np.asarray(y_val), names)
         self._local = threading.local()
         self.rows = int(np.size(y_train))

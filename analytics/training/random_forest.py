@@ -3,9 +3,9 @@
 The forest grows in chunks (``warm_start``) and reports validation PR-AUC after each chunk, so the pruner
 can stop a poor configuration early, as LightGBM's callback does. Imbalance: ``class_weight`` is tuned
 between ``balanced`` (weights computed once from the whole training set, as warm starts require) and
-none. On large training sets the negatives are subsampled
-(``max_rows``; every positive kept) so 30 trials fit the time budget; calibration on validation
-corrects the shifted base rate. sklearn's trees accept NaN, so missing features need no imputation.
+none. On large training sets the rows are subsampled (``max_rows``, :mod:`analytics.training.sampling`:
+every positive kept while they are under half of it) so 30 trials fit the time budget; calibration on
+validation corrects the shifted base rate. sklearn's trees accept NaN, so missing features need no imputation.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import numpy as np
 import optuna
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import average_precision_score, log_loss
+
+from analytics.training.sampling import sample_rows
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,7 +48,7 @@ class RandomForestData:
         seed: int,
         max_rows: int = MAX_ROWS,
     ) -> None:
-        """Keep every positive and at most ``max_rows`` rows in all.
+        """At most ``max_rows`` training rows (:func:`analytics.training.sampling.sample_rows`).
 
         Args:
             x_train: Train features.
@@ -57,18 +59,12 @@ class RandomForestData:
             max_rows: Row budget of the training set.
         """
         y_train = np.asarray(y_train, dtype=np.int8)
-        keep = np.ones(y_train.size, dtype=bool)
-        negatives = np.flatnonzero(y_train == 0)
-        budget = max(max_rows - int(y_train.sum()), 1)
-        if negatives.size > budget:
-            rng = np.random.default_rng(seed)
-            keep[:] = y_train == 1
-            keep[rng.choice(negatives, size=budget, replace=False)] = True
-        self.x_train, self.y_train = x_train[keep], y_train[keep]
+        sample = sample_rows(y_train, max_rows, seed)
+        self.x_train, self.y_train = x_train[sample.keep], y_train[sample.keep]
         self.x_val, self.y_val = x_val, np.asarray(y_val, dtype=np.int8)
         self.x_val_32 = np.ascontiguousarray(x_val, dtype=np.float32)
         """Validation rows as sklearn's trees take them (float32, C order), converted once."""
-        self.negative_sampling_rate = budget / negatives.size if negatives.size > budget else 1.0
+        self.negative_sampling_rate, self.positive_sampling_rate = sample.negative_rate, sample.positive_rate
 
     def score(self, proba: NDArray[np.float64]) -> float:
         """Objective value (maximised): validation PR-AUC, or -log loss without validation positives."""
