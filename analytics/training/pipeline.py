@@ -37,7 +37,7 @@ from analytics.training import lightgbm as lgbm
 from analytics.training import random_forest as rf
 from analytics.training.calibration import apply_calibration, fit_calibration
 from analytics.training.tte import TteModel, fit_tte
-from analytics.training.tuning import StudySummary, fingerprint, run_study
+from analytics.training.tuning import SEARCH_VERSION, StudySummary, fingerprint, run_study
 
 if TYPE_CHECKING:
     import lightgbm
@@ -167,6 +167,7 @@ def train_and_evaluate(
             scheme=split.scheme,
             info=split.info,
             seed=seed,
+            search=SEARCH_VERSION,
         )
         tuning = {"storage": storage, "trials": trials, "timeout": timeout, "seed": seed}
         models = _fit_models(x, y, rows, data.feature_names, key, tuning, show_progress, clock)

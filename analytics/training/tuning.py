@@ -7,7 +7,8 @@ sequence of TPE suggestions is not bit-reproducible; the split, the subsampling 
 parameters are (``--seed``), and a single job (``jobs=1``) reproduces a study exactly.
 
 A study's name carries a fingerprint of the data and split, so re-running ``cloudsense train`` on the
-same features resumes the same study (only the missing trials run), and different data never mixes.
+same features resumes the same study (only the missing trials run), and different data never mixes; nor do
+different search spaces (``SEARCH_VERSION``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["StudySummary", "fingerprint", "run_study"]
+__all__ = ["SEARCH_VERSION", "StudySummary", "fingerprint", "run_study"]
+
+SEARCH_VERSION = 2
+"""Part of every study's fingerprint: bump it when a search space or the row sampling changes, so that a
+re-run starts a new study instead of resuming trials scored under the old rules (2: positives subsampled
+past half the row budget)."""
 
 log = structlog.get_logger()
 
