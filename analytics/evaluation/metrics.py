@@ -25,6 +25,7 @@ __all__ = [
     "EpisodeLeads",
     "choose_threshold",
     "classification_metrics",
+    "early_alarm_share",
     "lead_time_summary",
     "lead_times",
 ]
@@ -40,6 +41,7 @@ METRIC_NAMES = (
     "median_lead_time_minutes",
     "episodes_detected",
     "episodes_total",
+    "early_alarm_share",
 )
 """The metrics every predictor reports, in table order (plus ``threshold``, ``rows``, ``positives``)."""
 
@@ -206,3 +208,51 @@ def lead_time_summary(episodes: EpisodeLeads) -> dict[str, Any]:
         "episodes_detected": int(detected.size),
         "episodes_total": int(episodes.lead_minutes.size),
     }
+
+
+def early_alarm_share(
+    host_id: NDArray[Any],
+    timestamp: NDArray[Any],
+    exhausted: NDArray[Any],
+    label: NDArray[Any],
+    alarm: NDArray[Any],
+    horizon_seconds: int,
+) -> float:
+    """Of the false alarms (alarmed onset rows whose label is 0), the share that were merely early.
+
+    A false alarm is early when an exhaustion episode does start on that host within two horizons: the
+    alarm came 30-60 min ahead of a real onset (with the default horizon) rather than for nothing. Row
+    precision counts these as wrong, so this tells an operator what the false alarms are made of.
+
+    Args:
+        host_id: Host of each row.
+        timestamp: Epoch seconds of each row.
+        exhausted: 1 while a row is inside an exhaustion episode.
+        label: The onset label of each row.
+        alarm: Whether the predictor alarms on each row.
+        horizon_seconds: The prediction horizon.
+
+    Returns:
+        The share in [0, 1]; NaN when there is no false alarm.
+    """
+    host = np.asarray(host_id)
+    ts = np.asarray(timestamp, dtype=np.int64)
+    exh = np.asarray(exhausted, dtype=np.int8) == 1
+    false = np.asarray(alarm, dtype=bool) & ~exh & (np.asarray(label) == 0)
+    if not false.any():
+        return math.nan
+    order = np.lexsort((ts, host))
+    host, ts, exh, false = host[order], ts[order], exh[order], false[order]
+    same_host = np.r_[False, host[1:] == host[:-1]]
+    onsets = np.flatnonzero(exh & same_host & ~np.r_[False, exh[:-1]])
+    if not onsets.size:
+        return 0.0
+    codes = np.unique(host, return_inverse=True)[1].astype(np.int64) << 34
+    onset_key = codes[onsets] + ts[onsets]
+    rows = np.flatnonzero(false)
+    key = codes[rows] + ts[rows]
+    following = np.searchsorted(onset_key, key, side="right")  # the first onset after the row, any host
+    found = following < onset_key.size
+    gap = np.full(rows.size, np.iinfo(np.int64).max)
+    gap[found] = onset_key[following[found]] - key[found]  # a later host's key is >= 2**34 away
+    return float(np.mean(gap <= 2 * horizon_seconds))

@@ -41,6 +41,7 @@ _HEADERS = {
     "median_lead_time_minutes": "lead min",
     "episodes_detected": "episodes",
     "episodes_total": "of",
+    "early_alarm_share": "FA early",
     "rows": "rows",
     "positives": "pos",
 }

@@ -24,6 +24,7 @@ from analytics.evaluation.metrics import (
     EpisodeLeads,
     choose_threshold,
     classification_metrics,
+    early_alarm_share,
     lead_time_summary,
     lead_times,
 )
@@ -165,12 +166,15 @@ def evaluate(
     host = frame["host_id"].to_numpy()
     ts = frame["timestamp"].to_numpy()
     exhausted = frame["exhausted"].to_numpy()
+    labels = frame["label"].to_numpy()
     table: dict[str, dict[str, Any]] = {}
     leads: dict[str, EpisodeLeads] = {}
     for name, out in outputs.items():
         metrics = classification_metrics(y, out.score[onset], out.probability[onset], out.threshold)
-        leads[name] = lead_times(host, ts, exhausted, out.score >= out.threshold, horizon_seconds)
+        alarm = out.score >= out.threshold
+        leads[name] = lead_times(host, ts, exhausted, alarm, horizon_seconds)
         metrics |= lead_time_summary(leads[name])
+        metrics["early_alarm_share"] = early_alarm_share(host, ts, exhausted, labels, alarm, horizon_seconds)
         table[name] = metrics
     evaluation = Evaluation(
         table=table,

@@ -10,6 +10,7 @@ import pytest
 from analytics.evaluation.metrics import (
     choose_threshold,
     classification_metrics,
+    early_alarm_share,
     lead_time_summary,
     lead_times,
 )
@@ -116,3 +117,21 @@ def test_lead_time_with_no_episode():
     host, ts = _host("a", 10)
     summary = lead_time_summary(lead_times(host, ts, np.zeros(10), np.ones(10, bool), 1800))
     assert summary["episodes_total"] == 0 and math.isnan(summary["median_lead_time_minutes"])
+
+
+def test_early_alarm_share_by_hand():
+    """False alarms up to 60 min before an onset of the same host are early; others are not."""
+    ha, ta = _host("a", 100)  # one row a minute
+    hb, tb = _host("b", 100)
+    host, ts = np.r_[ha, hb], np.r_[ta, tb]
+    exhausted = np.zeros(200, dtype=int)
+    exhausted[80:85] = 1  # host a: onset at row 80
+    label = np.zeros(200, dtype=int)
+    label[50:80] = 1  # the 30 rows before it
+    alarm = np.zeros(200, dtype=bool)
+    alarm[[25, 45, 60]] = True  # a: 55 and 35 min early (false, early), 20 min ahead (true: not counted)
+    alarm[[5, 82]] = True  # a: 75 min early (false, not early); inside the episode (not counted)
+    alarm[[150]] = True  # b: no onset on b; a's onset does not make it early
+    share = early_alarm_share(host, ts, exhausted, label, alarm, horizon_seconds=1800)
+    assert share == pytest.approx(2 / 4)
+    assert math.isnan(early_alarm_share(host, ts, exhausted, label, np.zeros(200, bool), 1800))
