@@ -56,6 +56,11 @@ except PackageNotFoundError:  # running from a source tree
     AGENT_VERSION = "0.0.0"
 
 
+KEEPALIVE_SECONDS = 60.0
+"""Idle time after which the agent drops its connection. httpx's default (5 s) is shorter than the agent's
+interval, so every cycle would reconnect (and renegotiate TLS); the control plane keeps connections 75 s."""
+
+
 def make_client(settings: AgentSettings, *, max_connections: int = 4) -> httpx.AsyncClient:
     """The HTTP client: TLS verified (system store or ``ca_file``), timeouts, bounded connections."""
     verify: ssl.SSLContext | bool = True
@@ -64,7 +69,11 @@ def make_client(settings: AgentSettings, *, max_connections: int = 4) -> httpx.A
     return httpx.AsyncClient(
         verify=verify,
         timeout=httpx.Timeout(settings.request_timeout_seconds),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+        ),
         headers={"User-Agent": f"cloudsense-agent/{AGENT_VERSION}"},
         follow_redirects=False,
     )

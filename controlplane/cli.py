@@ -134,9 +134,16 @@ def _run_uvicorn(settings: Settings, server: ServerSettings) -> None:
             host=server.host,
             port=server.port,
             log_config=None,
+            timeout_keep_alive=server.keep_alive_seconds,
         )
     else:
-        uvicorn.run(create_app(settings), host=server.host, port=server.port, log_config=None)
+        uvicorn.run(
+            create_app(settings),
+            host=server.host,
+            port=server.port,
+            log_config=None,
+            timeout_keep_alive=server.keep_alive_seconds,
+        )
 
 
 async def _run_scheduler(settings: Settings) -> None:

@@ -93,6 +93,10 @@ class ServerSettings(BaseModel):
     """Body limit of every endpoint but telemetry ingest (which has its own, see ``ingest``)."""
     workers: int = Field(1, ge=1)
     """uvicorn worker processes (the embedded scheduler is leader-elected, so several are safe)."""
+    keep_alive_seconds: int = Field(75, ge=1)
+    """How long an idle HTTP connection stays open. Longer than the agents' interval, so each agent keeps one
+    connection (and one TLS session) instead of reconnecting every cycle (uvicorn's default is 5 s); longer
+    than the agents' own idle expiry (60 s), so the client always closes first and never races a close."""
 
 
 class IngestSettings(BaseModel):

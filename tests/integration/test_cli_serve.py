@@ -87,6 +87,29 @@ async def wait_healthy(http: httpx.AsyncClient, process: asyncio.subprocess.Proc
     raise AssertionError("cloudsense serve did not become healthy")
 
 
+async def _connection_outlives_an_agent_interval(port: int) -> None:
+    """An idle keep-alive connection is still open after longer than uvicorn's default 5 s (agents send every
+    10 s and should not reconnect, nor renegotiate TLS, every time)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET /health HTTP/1.1\r\nHost: cloudsense\r\n\r\n"
+    try:
+        for attempt in range(2):
+            writer.write(request)
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200"), (attempt, head)
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            await reader.readexactly(length)
+            if attempt == 0:
+                await asyncio.sleep(6.5)
+    finally:
+        writer.close()
+
+
 async def test_serve_process_on_postgres_ingests_over_loopback(tmp_path: Path) -> None:
     async with throwaway_database_async("cloudsense_serve") as url:
         env = cli_env(url)  # not migrated yet: serve upgrades it (db.auto_migrate)
@@ -121,6 +144,7 @@ async def test_serve_process_on_postgres_ingests_over_loopback(tmp_path: Path) -
                 assert response.status_code == 200, response.text
                 assert response.json()["accepted"] == 100
                 assert (await http.get("/ready")).status_code == 200
+                await _connection_outlives_an_agent_interval(port)
                 for _ in range(300):  # the embedded scheduler leads and runs partition maintenance at start
                     if "cloudsense_controlplane_scheduler_leader 1.0" in (await http.get("/metrics")).text:
                         break
