@@ -75,10 +75,18 @@ def load_registered(
         import mlflow  # lazy: serving never imports MLflow eagerly
         from mlflow.artifacts import download_artifacts
 
+        # models:/ URIs are resolved through the process-wide URIs: left unset, MLflow falls back to its
+        # default store and creates ./mlflow.db in the caller's working directory. Set both, then restore.
+        previous = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
-        local = download_artifacts(
-            artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
-        )
+        try:
+            local = download_artifacts(
+                artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
+            )
+        finally:
+            mlflow.set_tracking_uri(previous[0])
+            mlflow.set_registry_uri(previous[1])
     candidates = [Path(local) / "artifacts" / BUNDLE_ARTIFACT, Path(local) / BUNDLE_ARTIFACT]
     for candidate in candidates:
         if (candidate / "bundle.json").is_file():

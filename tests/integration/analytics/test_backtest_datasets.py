@@ -13,20 +13,20 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_data import DATASETS
 
 from analytics.evaluation.metrics import METRIC_NAMES
 from analytics.settings import Settings
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 PREDICTORS = ["lightgbm", "random_forest", "static_threshold", "predict_linear"]
 
 
 def _dataset(name: str) -> Path:
     path = DATASETS / name
     if not path.is_file():
-        pytest.skip(f"{path} is absent: the real datasets live in ../shared/datasets, outside the repository")
+        pytest.skip(f"{path} is absent: set CLOUDSENSE_DATASETS_DIR, or put the sets in ../shared/datasets")
     return path
 
 

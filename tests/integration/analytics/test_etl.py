@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from shared_data import DATASETS
 
 from analytics.cli import main as analytics_main
 from analytics.etl import FEATURE_SET_FILE, QUALITY_REPORT_FILE, run_etl
@@ -21,7 +22,6 @@ from analytics.settings import Settings
 
 pytestmark = pytest.mark.spark
 
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 T0 = 1_772_409_600  # 2026-03-02T00:00:00Z
 
 
@@ -136,7 +136,7 @@ def sample(name: str, hosts: int, tmp_path: Path, by: str | None = None) -> Path
     """The first ``hosts`` series of a dataset (with ``by``: the first series of each value of ``by``)."""
     path = DATASETS / name
     if not path.is_file():
-        pytest.skip(f"{path} is absent: the real datasets live in ../shared/datasets, outside the repository")
+        pytest.skip(f"{path} is absent: set CLOUDSENSE_DATASETS_DIR, or put the sets in ../shared/datasets")
     table = pq.read_table(path)
     ids = [str(h) for h in table.column("host_id").to_pylist()]
     if by is None:
