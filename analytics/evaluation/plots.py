@@ -100,10 +100,19 @@ def _calibration(evaluation: Evaluation, path: Path, models: Sequence[str]) -> N
     figure.savefig(path)
 
 
+def _any(values: NDArray[np.float64]) -> bool:
+    return bool(np.any(~np.isnan(values)))
+
+
 def _lead_times(evaluation: Evaluation, path: Path) -> None:
     figure = _figure()
     axes = figure.add_subplot()
-    edges = [float(e) for e in range(0, 62, 2)]
+    # Leads cannot exceed the horizon: the axis ends just past the longest one, not at a fixed hour.
+    longest = max(
+        (float(np.nanmax(v.lead_minutes)) for v in evaluation.leads.values() if _any(v.lead_minutes)),
+        default=30.0,
+    )
+    edges = [float(e) for e in range(0, 2 * math.ceil(longest / 2) + 3, 2)]
     for name, leads in evaluation.leads.items():
         detected = leads.lead_minutes[~np.isnan(leads.lead_minutes)]
         summary = evaluation.table[name]
