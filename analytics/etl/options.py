@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from analytics.features import lookback_rows
-from analytics.features.online import FILL_SECONDS
+from analytics.features.online import FILL_SECONDS, default_fill_limit
 
 __all__ = ["NICE_STEPS", "EtlOptions", "choose_step"]
 
@@ -31,8 +31,8 @@ class EtlOptions:
     """The ETL's clock, epoch seconds (``None``: the wall clock; tests pin it)."""
 
     def fill_limit(self, step_seconds: int) -> int:
-        """Forward-fill limit in rows on ``step_seconds``."""
-        return max(1, self.fill_seconds // step_seconds)
+        """Forward-fill limit in rows on ``step_seconds`` (the same rule as online scoring's)."""
+        return default_fill_limit(step_seconds, self.fill_seconds)
 
     def gap_rows(self, step_seconds: int) -> int:
         """Empty rows that stand for a long gap: enough that no feature window reaches across it."""

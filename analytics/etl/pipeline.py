@@ -52,8 +52,6 @@ DATA_DIR = "data"
 class FeaturedFrame:
     """The ETL's result before it is written: a lazy Spark frame and what is known about it."""
 
-    frame: DataFrame
-    """host_id, timestamp, filled, ``FEATURE_NAMES``, label columns; one row per host and step."""
     step_seconds: int
     """The uniform step."""
     fill_limit_rows: int
@@ -64,9 +62,14 @@ class FeaturedFrame:
     """Data-quality counts; :meth:`complete_report` adds the duplicates once ``frame`` has been computed, and
     :func:`run_etl` the output counts."""
     instrumented: DataFrame
-    """``frame`` plus the helper columns of the output counts (``_prev_ts``, ``_prev_filled``)."""
+    """:attr:`frame` plus the helper columns of the output counts (``_prev_ts``, ``_prev_filled``)."""
     duplicates: Observation
     """Counts the duplicate rows when the frame is computed."""
+
+    @property
+    def frame(self) -> DataFrame:
+        """host_id, timestamp, filled, ``FEATURE_NAMES``, label columns; one row per host and step."""
+        return self.instrumented.drop(*_HELPERS)
 
     def complete_report(self) -> QualityReport:
         """Add the duplicates to the report; call only after an action on ``frame`` (this waits for one)."""
@@ -125,8 +128,7 @@ def build_feature_frame(
     # Gap rows go only after the last window (a filter is not pushed below a window).
     final = stage2.select("host_id", "timestamp", FILLED, GAP, *_HELPERS, *features.features(), *label_cols)
     instrumented = final.where(~F.col(GAP)).drop(GAP)
-    frame = instrumented.drop(*_HELPERS)
-    return FeaturedFrame(frame, step, fill_limit, gap_rows, report, instrumented, duplicates)
+    return FeaturedFrame(step, fill_limit, gap_rows, report, instrumented, duplicates)
 
 
 _HELPERS = ("_prev_ts", "_prev_filled")
@@ -145,7 +147,6 @@ def _output_helpers() -> list[Column]:
 def _output_counts(featured: FeaturedFrame, label: LabelSettings) -> list[Column]:
     """Aggregates of the written rows (observed while writing): rows, hosts, gaps, null and label rates."""
     step = featured.step_seconds
-    labels = [c for c in label_columns(label.resources) if not c.startswith("tte")]
     interval = F.col("timestamp") - F.col("_prev_ts")
     return [
         F.count(F.lit(1)).alias("rows"),
@@ -157,14 +158,18 @@ def _output_counts(featured: FeaturedFrame, label: LabelSettings) -> list[Column
         F.count(F.when(interval > step, 1)).alias("long"),
         F.max(F.when(interval > step, interval)).alias("longest"),
         *[F.avg(F.col(m).isNull().cast("double")).alias(f"null_{m}") for m in METRIC_NAMES],
-        *[F.avg(F.col(c).cast("double")).alias(f"rate_{c}") for c in labels],
+        *[F.avg(F.col(c).cast("double")).alias(f"rate_{c}") for c in _rate_columns(label)],
     ]
+
+
+def _rate_columns(label: LabelSettings) -> list[str]:
+    """The 0/1 label columns whose share of ones the report gives (not the times to exhaustion)."""
+    return [c for c in label_columns(label.resources) if not c.startswith("tte")]
 
 
 def _record_output(featured: FeaturedFrame, label: LabelSettings, row: dict[str, Any]) -> None:
     """Put the observed output counts into the report."""
     report = featured.complete_report()
-    labels = [c for c in label_columns(label.resources) if not c.startswith("tte")]
     report.output_rows, report.hosts = int(row["rows"]), int(row["hosts"])
     report.first_timestamp, report.last_timestamp = row["first"], row["last"]
     report.rows_filled, report.short_gaps = int(row["filled"]), int(row["short"])
@@ -172,7 +177,7 @@ def _record_output(featured: FeaturedFrame, label: LabelSettings, row: dict[str,
     report.buckets = report.output_rows - report.rows_filled
     report.rows_merged = report.rows_kept - report.buckets
     report.null_rates = {m: round(float(row[f"null_{m}"] or 0.0), 6) for m in METRIC_NAMES}
-    report.label_rates = {c: round(float(row[f"rate_{c}"] or 0.0), 6) for c in labels}
+    report.label_rates = {c: round(float(row[f"rate_{c}"] or 0.0), 6) for c in _rate_columns(label)}
 
 
 def _feature_set(featured: FeaturedFrame, label: LabelSettings, input_path: str) -> dict[str, Any]:

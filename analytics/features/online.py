@@ -36,9 +36,9 @@ FILL_SECONDS = 300
 """Default forward-fill limit, in seconds (at least one step)."""
 
 
-def default_fill_limit(step_seconds: int) -> int:
-    """Rows that a value is carried forward over, by default: 5 min worth, at least one row."""
-    return max(1, FILL_SECONDS // step_seconds)
+def default_fill_limit(step_seconds: int, fill_seconds: int = FILL_SECONDS) -> int:
+    """Rows that a value is carried forward over: ``fill_seconds`` (by default 5 min) worth, at least one."""
+    return max(1, fill_seconds // step_seconds)
 
 
 def sanitize(columns: Mapping[str, NDArray[np.floating]]) -> dict[str, FloatArray]:

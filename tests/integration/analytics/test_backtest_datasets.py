@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from shared_data import DATASETS
+from shared_data import dataset
 
 from analytics.evaluation.metrics import METRIC_NAMES
 from analytics.settings import Settings
@@ -21,13 +21,6 @@ from analytics.settings import Settings
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 PREDICTORS = ["lightgbm", "random_forest", "static_threshold", "predict_linear"]
-
-
-def _dataset(name: str) -> Path:
-    path = DATASETS / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: set CLOUDSENSE_DATASETS_DIR, or put the sets in ../shared/datasets")
-    return path
 
 
 def _backtest(dataset: Path, split: str, tmp_path: Path) -> tuple[int, dict]:
@@ -60,14 +53,14 @@ def _check_table(table: dict) -> None:
 
 
 def test_backtest_nab(tmp_path: Path, spark):
-    code, table = _backtest(_dataset("nab_cloud_labeled.parquet"), "host-time", tmp_path)
+    code, table = _backtest(dataset("nab_cloud_labeled.parquet"), "host-time", tmp_path)
     assert code == 0
     _check_table(table)
     assert table["static_threshold"]["rows"] > 0
 
 
 def test_backtest_nezha_split_by_day(tmp_path: Path, spark):
-    code, table = _backtest(_dataset("nezha_pods_faults.parquet"), "day", tmp_path)
+    code, table = _backtest(dataset("nezha_pods_faults.parquet"), "day", tmp_path)
     assert code == 0
     _check_table(table)
     assert table["static_threshold"]["rows"] > 0

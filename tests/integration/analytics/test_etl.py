@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from shared_data import DATASETS
+from shared_data import dataset
 
 from analytics.cli import main as analytics_main
 from analytics.etl import FEATURE_SET_FILE, QUALITY_REPORT_FILE, run_etl
@@ -134,10 +134,7 @@ def test_a_lake_is_read_from_its_telemetry_folder(spark, tmp_path):
 
 def sample(name: str, hosts: int, tmp_path: Path, by: str | None = None) -> Path:
     """The first ``hosts`` series of a dataset (with ``by``: the first series of each value of ``by``)."""
-    path = DATASETS / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: set CLOUDSENSE_DATASETS_DIR, or put the sets in ../shared/datasets")
-    table = pq.read_table(path)
+    table = pq.read_table(dataset(name))
     ids = [str(h) for h in table.column("host_id").to_pylist()]
     if by is None:
         keep = sorted(set(ids))[:hosts]
