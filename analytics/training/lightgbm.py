@@ -19,14 +19,14 @@ import lightgbm as lgb
 import numpy as np
 import optuna
 
+from analytics.training.sampling import sample_rows
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from numpy.typing import NDArray
 
-    from analytics.training.sampling import sample_rows
-from analytics.training.data import Matrix
-from analytics.training.sampling import sample_rows
+    from analytics.training.data import Matrix
 
 __all__ = [
     "MAX_ROUNDS",
