@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
@@ -167,30 +167,49 @@ def lead_times(
     Returns:
         One entry per episode onset.
     """
-    host = np.asarray(host_id)
-    ts = np.asarray(timestamp, dtype=np.int64)
-    exh = np.asarray(exhausted, dtype=np.int8) == 1
-    alarm = np.asarray(alarm, dtype=bool) & ~exh
-    order = np.lexsort((ts, host))
-    host, ts, exh, alarm = host[order], ts[order], exh[order], alarm[order]
-    same_host = np.r_[False, host[1:] == host[:-1]]
-    onset_idx = np.flatnonzero(exh & same_host & ~np.r_[False, exh[:-1]])
+    line = _timeline(host_id, timestamp, exhausted)
+    alarm = np.asarray(alarm, dtype=bool)[line.order] & ~line.exhausted
+    onset_idx = line.onsets
     leads = np.full(onset_idx.size, np.nan)
     if onset_idx.size:
-        # One sorted int64 key per alarm, (host code, time), so one searchsorted finds each onset's
-        # first alarm at or after onset - horizon on the same host.
-        codes = np.unique(host, return_inverse=True)[1].astype(np.int64) << 34
-        alarm_rows = np.flatnonzero(alarm)
-        alarm_key = codes[alarm_rows] + ts[alarm_rows]
-        onset_ts = ts[onset_idx]
-        base = codes[onset_idx]
+        # The first alarm at or after onset - horizon on the same host: one searchsorted over the keys.
+        alarm_key = line.key[alarm]
+        onset_ts = line.ts[onset_idx]
+        base = line.key[onset_idx] - onset_ts
         first = np.searchsorted(alarm_key, base + onset_ts - horizon_seconds, side="left")
-        found = first < alarm_rows.size
+        found = first < alarm_key.size
         first_ts = np.full(onset_idx.size, np.iinfo(np.int64).max)
         first_ts[found] = alarm_key[first[found]] - base[found]
         hit = first_ts < onset_ts
         leads[hit] = (onset_ts[hit] - first_ts[hit]) / 60.0
-    return EpisodeLeads(host[onset_idx], ts[onset_idx], leads)
+    return EpisodeLeads(line.host[onset_idx], line.ts[onset_idx], leads)
+
+
+class _Timeline(NamedTuple):
+    """Rows sorted by host then time, with what :func:`lead_times` and :func:`early_alarm_share` share."""
+
+    order: NDArray[np.intp]
+    """The sorting permutation (apply it to any other per-row array)."""
+    host: NDArray[Any]
+    ts: NDArray[np.int64]
+    exhausted: NDArray[np.bool_]
+    key: NDArray[np.int64]
+    """``(host code << 34) + ts``: sorted; hosts lie 2**34 s apart, so differences within a host are times."""
+    onsets: NDArray[np.intp]
+    """Rows where an episode starts: exhausted, after a non-exhausted row of the same host (an episode
+    running at a host's first row has no known onset)."""
+
+
+def _timeline(host_id: NDArray[Any], timestamp: NDArray[Any], exhausted: NDArray[Any]) -> _Timeline:
+    host = np.asarray(host_id)
+    ts = np.asarray(timestamp, dtype=np.int64)
+    order = np.lexsort((ts, host))
+    host, ts = host[order], ts[order]
+    exh = np.asarray(exhausted, dtype=np.int8)[order] == 1
+    same_host = np.r_[False, host[1:] == host[:-1]]
+    onsets = np.flatnonzero(exh & same_host & ~np.r_[False, exh[:-1]])
+    key = (np.unique(host, return_inverse=True)[1].astype(np.int64) << 34) + ts
+    return _Timeline(order, host, ts, exh, key, onsets)
 
 
 def lead_time_summary(episodes: EpisodeLeads) -> dict[str, Any]:
@@ -235,24 +254,15 @@ def early_alarm_share(
     Returns:
         The share in [0, 1]; NaN when there is no false alarm.
     """
-    host = np.asarray(host_id)
-    ts = np.asarray(timestamp, dtype=np.int64)
-    exh = np.asarray(exhausted, dtype=np.int8) == 1
-    false = np.asarray(alarm, dtype=bool) & ~exh & (np.asarray(label) == 0)
+    line = _timeline(host_id, timestamp, exhausted)
+    false = np.asarray(alarm, dtype=bool)[line.order] & ~line.exhausted & (np.asarray(label)[line.order] == 0)
     if not false.any():
         return math.nan
-    order = np.lexsort((ts, host))
-    host, ts, exh, false = host[order], ts[order], exh[order], false[order]
-    same_host = np.r_[False, host[1:] == host[:-1]]
-    onsets = np.flatnonzero(exh & same_host & ~np.r_[False, exh[:-1]])
-    if not onsets.size:
+    if not line.onsets.size:
         return 0.0
-    codes = np.unique(host, return_inverse=True)[1].astype(np.int64) << 34
-    onset_key = codes[onsets] + ts[onsets]
-    rows = np.flatnonzero(false)
-    key = codes[rows] + ts[rows]
+    onset_key, key = line.key[line.onsets], line.key[false]
     following = np.searchsorted(onset_key, key, side="right")  # the first onset after the row, any host
     found = following < onset_key.size
-    gap = np.full(rows.size, np.iinfo(np.int64).max)
+    gap = np.full(key.size, np.iinfo(np.int64).max)
     gap[found] = onset_key[following[found]] - key[found]  # a later host's key is >= 2**34 away
     return float(np.mean(gap <= 2 * horizon_seconds))
