@@ -1,11 +1,11 @@
 """Calibration report of a generated lake: is the simulated fleet a fair ML problem?
 
-``python -m analytics.generate.inspect LAKE [--model]`` derives labels (:mod:`analytics.generate.labels`),
-and reports per role: exhaustion episodes per host-day by cause (matched to the simulator's ground truth),
-the positive rate, and ROC-AUC / PR-AUC of the static-threshold and trend baselines. ``--model`` also fits
-a quick gradient-boosting model on simple window features (forward in time, grouped by host) to check
-that the goals of issue 3 are within reach. If the baselines score near 1.0 the simulator is too easy; if
-the quick model is far from the goals, onsets are too unpredictable.
+``python -m analytics.generate.inspect LAKE`` derives labels (:mod:`analytics.generate.labels`), and
+reports per role: exhaustion episodes per host-day by cause (matched to the simulator's ground truth), the
+positive rate, and ROC-AUC / PR-AUC of the static-threshold and trend baselines (the evaluation's own,
+:mod:`analytics.evaluation.baselines`). If the baselines score near 1.0 the simulator is too easy. Whether
+a model reaches the goals is for the real pipeline to say: ``cloudsense etl`` and ``cloudsense train`` on
+the same lake.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from agent.simulation import make_host
-from analytics.generate.labels import derive_labels, static_score, trend_score
+from analytics.evaluation.baselines import static_threshold_score, trend_score
+from analytics.generate.labels import derive_labels
 from analytics.lake import read_meta, read_telemetry
 from analytics.settings import LabelSettings
 
@@ -86,8 +87,14 @@ def _scores(part: pd.DataFrame) -> tuple[float, float, float, float]:
 def report(df: pd.DataFrame, meta: dict[str, object], label: LabelSettings, window: float) -> None:
     """Print the per-role table of episodes, positive rate and baseline scores."""
     step = float(meta["interval_seconds"])  # type: ignore[arg-type]
-    df["static"] = static_score(df, label.resources)
-    df["trend"] = trend_score(df, label.resources, step, window, label.horizon_seconds)
+    df["static"] = static_threshold_score(df, label.resources)
+    df["trend"] = trend_score(
+        df,
+        label.resources,
+        window_seconds=int(window),
+        horizon_seconds=label.horizon_seconds,
+        step_seconds=int(step),
+    )
     causes = episode_causes(df, meta)
     host_days = df.groupby("role").size() * step / 86400.0
     scored = df[~df["exhausted"]]
@@ -109,20 +116,14 @@ def report(df: pd.DataFrame, meta: dict[str, object], label: LabelSettings, wind
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m analytics.generate.inspect LAKE [--window S] [--model]``."""
+    """Entry point: ``python -m analytics.generate.inspect LAKE [--window S]``."""
     parser = argparse.ArgumentParser(prog="python -m analytics.generate.inspect", description=__doc__)
     parser.add_argument("lake", type=Path)
     parser.add_argument("--window", type=float, default=1800.0, help="trend baseline window, seconds")
-    parser.add_argument("--model", action="store_true", help="also fit a quick model (forward, host-grouped)")
     args = parser.parse_args(argv)
     label = LabelSettings()
     df, meta = load_labelled(args.lake, label)
     report(df, meta, label, args.window)
-    if args.model:
-        from analytics.generate._quickmodel import quick_model
-
-        for line in quick_model(df, label, float(meta["interval_seconds"])):  # type: ignore[arg-type]
-            _out(line)
     return 0
 
 

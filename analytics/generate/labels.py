@@ -1,4 +1,4 @@
-"""Labels and baseline scores on a telemetry frame, in pandas: the simulator's own yardstick.
+"""Labels on a telemetry frame, in pandas: the simulator's own yardstick (``analytics.generate.inspect``).
 
 This is a reference implementation of the :class:`~analytics.settings.LabelSettings` definition for
 calibrating the simulator on a generated lake (regular step, no gaps worth resampling); the Spark ETL
@@ -9,10 +9,6 @@ owns the production labels. Definitions:
   ``resources`` is; an *onset* is the first sample of a host's exhausted run;
 * a row is *positive* when an onset falls in ``(t, t + horizon_seconds]``; exhausted rows are excluded
   from onset scoring.
-
-Baselines: ``static`` = the current maximum utilisation of the resources; ``trend`` = for each resource, a
-least-squares line over the last ``window`` seconds extrapolated to ``t + horizon`` (Prometheus
-``predict_linear``), the maximum over resources.
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from analytics.settings import LabelSettings
 
-__all__ = ["derive_labels", "static_score", "trend_score"]
+__all__ = ["derive_labels"]
 
 
 def _runs(flag: np.ndarray, breaks: np.ndarray) -> np.ndarray:
@@ -80,39 +76,3 @@ def derive_labels(df: pd.DataFrame, label: LabelSettings, step: float) -> pd.Dat
     delta = next_onset.to_numpy() - ts
     out["positive"] = ~any_exhausted & (delta > 0) & (delta <= label.horizon_seconds)
     return out
-
-
-def static_score(df: pd.DataFrame, resources: tuple[str, ...]) -> np.ndarray:
-    """The static-threshold rule's score: the current maximum utilisation."""
-    return np.asarray(df[list(resources)].max(axis=1).to_numpy(dtype=float))
-
-
-def trend_score(
-    df: pd.DataFrame, resources: tuple[str, ...], step: float, window: float, horizon: float
-) -> np.ndarray:
-    """``max_r predict_linear(r[window], horizon)`` on a regular grid (rows, not seconds, within a host)."""
-    n = max(2, round(window / step))
-    k = df.groupby("host_id").cumcount().to_numpy(dtype=float)
-    grouped_k = pd.Series(k, index=df.index).groupby(df["host_id"])
-    mean_k = grouped_k.rolling(n, min_periods=2).mean().reset_index(level=0, drop=True).sort_index()
-    var_k = (
-        pd.Series(k * k, index=df.index)
-        .groupby(df["host_id"])
-        .rolling(n, min_periods=2)
-        .mean()
-        .reset_index(level=0, drop=True)
-        .sort_index()
-        - mean_k**2
-    )
-    best = np.full(len(df), -np.inf)
-    for resource in resources:
-        y = df[resource].astype(float)
-        mean_y = y.groupby(df["host_id"]).rolling(n, min_periods=2).mean().reset_index(level=0, drop=True)
-        mean_ky = (
-            (y * k).groupby(df["host_id"]).rolling(n, min_periods=2).mean().reset_index(level=0, drop=True)
-        )
-        mean_y, mean_ky = mean_y.sort_index(), mean_ky.sort_index()
-        slope = ((mean_ky - mean_k * mean_y) / var_k.where(var_k > 0)).fillna(0.0)
-        projected = mean_y + slope * (k - mean_k) + slope * (horizon / step)
-        best = np.fmax(best, projected.fillna(y).to_numpy(dtype=float))
-    return best
