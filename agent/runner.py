@@ -112,8 +112,18 @@ class AgentRunner:
         return ts, reading
 
     async def _collect_loop(
-        self, collectors: list[Collector], spool: Spool, committer: GroupCommitter
+        self,
+        collectors: list[Collector],
+        spool: Spool,
+        committer: GroupCommitter,
+        status: AgentStatus,
+        stats: ShipperStats,
     ) -> None:
+        """Each tick: collect, append, wake the committer, then rewrite the status file.
+
+        The status file rides on the collection tick rather than a timer of its own: an idle agent then
+        wakes once per interval (plus the commit and ship that the new sample triggers), not twice.
+        """
         interval = self._settings.interval_seconds
         next_tick = time.monotonic()
         while True:
@@ -124,6 +134,7 @@ class AgentRunner:
                 committer.notify()
             except (OSError, ValueError, msgspec.ValidationError) as exc:
                 log.error("spool_append_failed", error=f"{type(exc).__name__}: {exc}")
+            self._write_status(status, spool, stats, running=True)
             next_tick += interval
             now = time.monotonic()
             if next_tick < now:  # collection overran the interval (or the machine slept): skip ticks
@@ -131,11 +142,6 @@ class AgentRunner:
                 next_tick += skipped * interval
                 log.warning("collection_overrun", skipped_ticks=skipped)
             await asyncio.sleep(next_tick - now)
-
-    async def _status_loop(self, status: AgentStatus, spool: Spool, stats: ShipperStats) -> None:
-        while True:
-            self._write_status(status, spool, stats, running=True)
-            await asyncio.sleep(self._settings.interval_seconds)
 
     def _write_status(self, status: AgentStatus, spool: Spool, stats: ShipperStats, *, running: bool) -> None:
         status.epoch, status.running, status.shipper = spool.epoch, running, stats
@@ -199,8 +205,9 @@ class AgentRunner:
         log.info("agent_started", server=server, collectors=[c.name for c in collectors], epoch=spool.epoch)
         background = [
             asyncio.create_task(committer.run(), name="commit"),
-            asyncio.create_task(self._collect_loop(collectors, spool, committer), name="collect"),
-            asyncio.create_task(self._status_loop(status, spool, stats), name="status"),
+            asyncio.create_task(
+                self._collect_loop(collectors, spool, committer, status, stats), name="collect"
+            ),
         ]
         ship = asyncio.create_task(shipper.run(), name="ship")
         failed = False
