@@ -70,15 +70,6 @@ class Kind(StrEnum):
     DOW_COS = "dow_cos"
 
 
-# Kinds whose window is a number of rows ending at the current row.
-WINDOWED_KINDS = frozenset(
-    {Kind.MEAN, Kind.STD, Kind.MIN, Kind.MAX, Kind.SLOPE, Kind.EWMA, Kind.TIME_TO_FULL}
-)
-# Kinds that look exactly ``window_rows`` rows back.
-OFFSET_KINDS = frozenset({Kind.LAG, Kind.RATE})
-CALENDAR_KINDS = frozenset({Kind.HOUR_SIN, Kind.HOUR_COS, Kind.DOW_SIN, Kind.DOW_COS})
-
-
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
     """One derived feature, declared once for every implementation."""
