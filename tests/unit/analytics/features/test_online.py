@@ -43,20 +43,6 @@ def test_rolling_statistics_on_a_ramp():
     assert x[col("cpu_util_lag_15m")] == 52.0 and x[col("cpu_util_rate_5m")] == pytest.approx(2.5 / 300)
     assert x[col("cpu_util_headroom")] == 40.5
     assert x[col("cpu_util_time_to_full")] == pytest.approx(40.5 / (0.5 / 60))
-    # the time to the labels' 95 % level, at the 15 and 60 min pace (one pace on a straight ramp)
-    assert x[col("cpu_util_time_to_95_15m")] == pytest.approx(35.5 / (0.5 / 60))
-    assert x[col("cpu_util_time_to_95_60m")] == pytest.approx(35.5 / (0.5 / 60))
-
-
-def test_time_to_95_reads_its_own_window_pace():
-    # flat for an hour, then +1 %/min for the last 15 min: the 15 min pace is steeper than the 60 min one
-    values = np.concatenate([np.full(60, 50.0), 50.0 + np.arange(1, 16)])
-    ts, cols = series(75, disk_util=values)
-    x = compute_features(ts, cols, 60)[-1]
-    slope15, slope60 = x[col("disk_util_slope_15m")], x[col("disk_util_slope_60m")]
-    assert slope15 > slope60 > 0
-    assert x[col("disk_util_time_to_95_15m")] == pytest.approx((95 - 65) / slope15)
-    assert x[col("disk_util_time_to_95_60m")] == pytest.approx((95 - 65) / slope60)
 
 
 def test_ewma_weights_halve_every_half_life():
@@ -90,9 +76,6 @@ def test_flat_windows_have_exactly_zero_deviation_and_slope():
 def test_time_to_full_is_zero_without_headroom():
     ts, cols = series(20, mem_util=np.linspace(90, 100, 20))
     assert compute_features(ts, cols, 60)[-1][col("mem_util_time_to_full")] == 0.0
-    ts, cols = series(20, mem_util=np.linspace(80, 96, 20))  # past 95 but not full
-    x = compute_features(ts, cols, 60)[-1]
-    assert x[col("mem_util_time_to_95_15m")] == 0.0 < x[col("mem_util_time_to_full")]
 
 
 def test_since_high_counts_seconds_caps_and_needs_an_observation():
