@@ -122,7 +122,9 @@ class AgentRunner:
         """Each tick: collect, append, wake the committer, then rewrite the status file.
 
         The status file rides on the collection tick rather than a timer of its own: an idle agent then
-        wakes once per interval (plus the commit and ship that the new sample triggers), not twice.
+        wakes once per interval (plus the commit and ship that the new sample triggers), not twice. The
+        shipper's counts in it are those of the previous tick's batch, and a collection that hangs stops the
+        rewrites: the ``updated_at`` that ``cloudsense-agent status`` prints then goes stale.
         """
         interval = self._settings.interval_seconds
         next_tick = time.monotonic()
