@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import signal
 import sys
 import uuid
@@ -126,24 +127,17 @@ def _run_uvicorn(settings: Settings, server: ServerSettings) -> None:
 
     from controlplane.app import create_app
 
+    run = functools.partial(
+        uvicorn.run,
+        host=server.host,
+        port=server.port,
+        log_config=None,
+        timeout_keep_alive=server.keep_alive_seconds,
+    )
     if server.workers > 1:  # each worker builds its app from the environment
-        uvicorn.run(
-            "controlplane.app:create_app",
-            factory=True,
-            workers=server.workers,
-            host=server.host,
-            port=server.port,
-            log_config=None,
-            timeout_keep_alive=server.keep_alive_seconds,
-        )
+        run("controlplane.app:create_app", factory=True, workers=server.workers)
     else:
-        uvicorn.run(
-            create_app(settings),
-            host=server.host,
-            port=server.port,
-            log_config=None,
-            timeout_keep_alive=server.keep_alive_seconds,
-        )
+        run(create_app(settings))
 
 
 async def _run_scheduler(settings: Settings) -> None:
