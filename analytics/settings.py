@@ -45,6 +45,9 @@ class SparkSettings(BaseModel):
     """spark.driver.memory (local mode: the whole JVM)."""
     shuffle_partitions: int = Field(8, ge=1)
     """spark.sql.shuffle.partitions; small machines want few."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Any further Spark properties, applied last (they win over CloudSense's own), as in spark-defaults.conf:
+    ``CLOUDSENSE_SPARK__CONF='{"spark.executor.memory": "8g"}'``."""
 
 
 class MlflowSettings(BaseModel):

@@ -118,7 +118,7 @@ def create_spark_session(
     """Get or create the process's SparkSession, configured for CloudSense.
 
     Args:
-        settings: Master, driver memory and shuffle partitions.
+        settings: Master, driver memory, shuffle partitions and any further Spark properties.
         master: Overrides ``settings.master`` (e.g. a ``--master`` option).
         app_name: Spark application name.
 
@@ -145,6 +145,8 @@ def create_spark_session(
         .config("spark.executor.extraJavaOptions", _JVM_OPTIONS)
         .config("spark.sql.parquet.compression.codec", "zstd")
     )
+    for key, value in settings.conf.items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

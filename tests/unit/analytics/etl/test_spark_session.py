@@ -40,3 +40,21 @@ def test_java_home_wins_and_its_version_is_checked(tmp_path):
 def test_java_on_path(tmp_path):
     home, java = fake_java(tmp_path, "21.0.2")
     assert find_java({"PATH": str(home / "bin")}) == str(java)
+
+
+def test_extra_spark_properties_come_from_the_environment(monkeypatch):
+    from analytics.settings import Settings
+
+    monkeypatch.setenv(
+        "CLOUDSENSE_SPARK__CONF", '{"spark.executor.memory": "8g", "spark.sql.ansi.enabled": "true"}'
+    )
+    assert Settings().spark.conf == {"spark.executor.memory": "8g", "spark.sql.ansi.enabled": "true"}
+
+
+@pytest.mark.spark
+def test_extra_spark_properties_reach_the_session(spark):
+    from analytics.settings import SparkSettings
+    from analytics.spark import create_spark_session
+
+    settings = SparkSettings(master="local[1]", conf={"spark.cloudsense.marker": "from-settings"})
+    assert create_spark_session(settings).conf.get("spark.cloudsense.marker") == "from-settings"
