@@ -72,6 +72,8 @@ class TrainingSettings(BaseModel):
     """Stop tuning after this long, whatever the trial count."""
     seed: int = 0
     """Seed for splits, samplers and models."""
+    repeats: int = Field(1, ge=1)
+    """Fleet splits to train and score (seeds ``seed`` ..); over 1, the metrics' spread is reported too."""
     train_fraction: float = Field(0.6, gt=0, lt=1)
     """Share of each host's timeline (earliest part) used for training."""
     validation_fraction: float = Field(0.2, gt=0, lt=1)

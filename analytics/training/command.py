@@ -1,15 +1,20 @@
-"""``cloudsense train --features FEATURES [--trials N] [--timeout S] [--seed K] [--json FILE]``.
+"""``cloudsense train --features FEATURES [--trials N] [--timeout S] [--seed K] [--repeats R] [--json FILE]``.
 
 Reads the ETL's output, splits it forward in time and by host (see ``analytics.training.split``), tunes
 and fits LightGBM and Random Forest, scores them and the baselines on test, logs everything to MLflow
 and registers the LightGBM model (alias ``challenger``; ``champion`` too if there is none yet).
+
+With ``--repeats R`` (fleet split only) the whole fit and test are repeated on R - 1 further splits (seeds
+``K+1`` ..), and each metric's mean, spread and range over the R splits is printed, logged to the same
+MLflow run (``repeats.json``, ``repeats.<predictor>.<metric>.mean``/``.sd``) and written with
+``--repeats-json``. The registered model is the first split's.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +23,7 @@ import structlog
 
 from analytics.evaluation.model_card import render_model_card
 from analytics.evaluation.plots import write_plots
+from analytics.evaluation.repeats import print_repeats, repeat_metrics, summarise_repeats
 from analytics.evaluation.report import jsonable, make_console, print_breakdown, print_table, write_json
 from analytics.training.bundle import write_bundle
 from analytics.training.data import load_features
@@ -41,6 +47,9 @@ class TrainOutcome:
     """Models, split, metrics."""
     record: RunRecord | None
     """MLflow run and registered version (``None`` when nothing could be registered)."""
+    repeats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Metrics over the repeated splits (:func:`analytics.evaluation.repeats.summarise_repeats`); empty
+    without ``repeats``."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +64,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="fleet",
         help="fleet: forward in time and host-grouped (default); host-time / day: see the docs",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        metavar="R",
+        help="train and score R fleet splits (seeds K..K+R-1) and report each metric's spread (default 1)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the test table as JSON here")
+    parser.add_argument(
+        "--repeats-json",
+        type=Path,
+        default=None,
+        help="write the metrics over the --repeats splits (mean, sd, min, max, values) as JSON here",
+    )
 
 
 def log_params(result: TrainResult, trials: int, seed: int) -> dict[str, Any]:
@@ -100,6 +122,7 @@ def train(
     timeout: float | None = None,
     seed: int | None = None,
     scheme: Scheme = "fleet",
+    repeats: int | None = None,
     show_progress: bool = True,
 ) -> TrainOutcome:
     """Train, evaluate, log and register (the body of ``cloudsense train``).
@@ -111,40 +134,58 @@ def train(
         timeout: Seconds per study (default: settings).
         seed: Seed (default: settings).
         scheme: Split scheme.
+        repeats: Fleet splits to train and score (default: settings); the first is registered.
         show_progress: Draw progress bars.
 
     Returns:
-        The result and the registry record.
+        The result, the registry record and, with repeats, the metrics over the splits.
+
+    Raises:
+        SplitError: A split is impossible, or ``repeats`` > 1 with a scheme that has only one split.
     """
     from analytics.tracking import log_training
 
     cfg = settings.training
     trials = trials or cfg.trials
     seed = cfg.seed if seed is None else seed
+    repeats = repeats or cfg.repeats
+    if repeats > 1 and scheme != "fleet":
+        raise SplitError(f"--repeats needs the fleet split: the {scheme} split has only one arrangement")
     data = load_features(features, settings.label)
-    split = make_split(
-        data.column("host_id"),
-        data.column("timestamp"),
-        scheme=scheme,
-        train_fraction=cfg.train_fraction,
-        validation_fraction=cfg.validation_fraction,
-        horizon_seconds=data.horizon_seconds,
-        seed=seed,
-    )
-    log.info("split_ready", scheme=scheme, **{k: v for k, v in split.info.items() if k.startswith("rows_")})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(settings.data_dir / 'optuna.db').resolve()}"
-    result = train_and_evaluate(
-        data,
-        split,
-        trials=trials,
-        timeout=timeout or cfg.timeout_seconds,
-        seed=seed,
-        storage=storage,
-        show_progress=show_progress,
-    )
+
+    def fit_split(split_seed: int) -> TrainResult:
+        split = make_split(
+            data.column("host_id"),
+            data.column("timestamp"),
+            scheme=scheme,
+            train_fraction=cfg.train_fraction,
+            validation_fraction=cfg.validation_fraction,
+            horizon_seconds=data.horizon_seconds,
+            seed=split_seed,
+        )
+        rows = {k: v for k, v in split.info.items() if k.startswith("rows_")}
+        log.info("split_ready", scheme=scheme, seed=split_seed, **rows)
+        return train_and_evaluate(
+            data,
+            split,
+            trials=trials,
+            timeout=timeout or cfg.timeout_seconds,
+            seed=split_seed,
+            storage=storage,
+            show_progress=show_progress,
+        )
+
+    result = fit_split(seed)
+    summary: dict[str, dict[str, Any]] = {}
+    if repeats > 1:
+        seeds = list(range(seed, seed + repeats))
+        # Only the tables are kept: each further split's models are dropped once scored.
+        tables = [result.evaluation.table] + [fit_split(s).evaluation.table for s in seeds[1:]]
+        summary = summarise_repeats(tables, seeds)
     if "lightgbm" not in result.models:
-        return TrainOutcome(result, None)
+        return TrainOutcome(result, None, summary)
     with tempfile.TemporaryDirectory(prefix="cloudsense-train-") as tmp:
         root = Path(tmp)
         bundle = write_bundle(result, root / "bundle")
@@ -157,23 +198,28 @@ def train(
         )
         write_json(artifacts / "metrics.json", result.evaluation.table)
         write_json(artifacts / "breakdown.json", jsonable(result.evaluation.breakdown))
-        example = data.frame.loc[split.validation, data.feature_names].head(5)
+        if summary:
+            write_json(artifacts / "repeats.json", summary)
+        example = data.frame.loc[result.split.validation, data.feature_names].head(5)
         record = log_training(
             settings,
             params=log_params(result, trials, seed),
             table=result.evaluation.table,
-            extra_metrics=extra_metrics(result),
+            extra_metrics=extra_metrics(result) | repeat_metrics(summary),
             bundle_dir=bundle,
             artifacts_dir=artifacts,
             input_example=example,
-            tags={"cloudsense.job": "train", "split": scheme},
+            tags={"cloudsense.job": "train", "split": scheme, "repeats": str(repeats)},
         )
-    return TrainOutcome(result, record)
+    return TrainOutcome(result, record, summary)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """``cloudsense train``: print the test table; exit 1 when no model could be trained, 2 on bad input."""
     console = make_console()
+    if args.repeats is not None and args.repeats < 1:
+        console.print("[red]cannot train[/]: --repeats must be 1 or more")
+        return 2
     try:
         outcome = train(
             args.features,
@@ -182,6 +228,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             timeout=args.timeout,
             seed=args.seed,
             scheme=args.split,
+            repeats=args.repeats,
         )
     except FileNotFoundError as exc:
         console.print(f"[red]cannot train[/]: {exc}")
@@ -199,8 +246,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     for note in result.notes:
         console.print(f"[yellow]note[/]: {note}")
+    print_repeats(console, outcome.repeats)
     if args.json:
         write_json(args.json, result.evaluation.table)
+    if args.repeats_json:
+        write_json(args.repeats_json, outcome.repeats)
     if outcome.record is None:
         console.print("[red]no model registered[/]: " + "; ".join(result.notes))
         return 1

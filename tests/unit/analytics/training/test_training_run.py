@@ -205,10 +205,82 @@ def test_train_cli_refuses_bad_input_with_a_message(tmp_path, train_settings, ca
     from analytics.training import command
 
     args = argparse.Namespace(
-        features=tmp_path / "missing", trials=2, timeout=None, seed=0, split="fleet", json=None
+        features=tmp_path / "missing",
+        trials=2,
+        timeout=None,
+        seed=0,
+        split="fleet",
+        repeats=None,
+        json=None,
+        repeats_json=None,
     )
     assert command.run(args, train_settings) == 2
     assert "cannot train" in capsys.readouterr().out
     args.features = write_features(make_featured_fleet(n_hosts=2, days=1.0), tmp_path / "two-hosts")
     assert command.run(args, train_settings) == 2
     assert "3 hosts" in capsys.readouterr().out
+
+
+def _train_args(features: Path, **overrides: object):
+    import argparse
+
+    base = {
+        "features": features,
+        "trials": 1,
+        "timeout": None,
+        "seed": 3,
+        "split": "fleet",
+        "repeats": None,
+        "json": None,
+        "repeats_json": None,
+    }
+    return argparse.Namespace(**(base | overrides))
+
+
+def test_train_cli_repeats_reports_the_spread_over_fleet_splits(features_dir, tmp_path, capsys):
+    """--repeats 2: two splits (seeds 3 and 4) scored; the first is registered and is the first value."""
+    from mlflow import MlflowClient
+
+    from analytics.settings import Settings
+    from analytics.training import command
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        mlflow={
+            "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
+            "artifact_location": (tmp_path / "a").as_uri(),
+        },
+    )
+    args = _train_args(
+        features_dir, repeats=2, json=tmp_path / "table.json", repeats_json=tmp_path / "repeats.json"
+    )
+    assert command.run(args, settings) == 0
+    out = capsys.readouterr().out
+    assert "over 2 fleet splits (seeds 3, 4)" in out
+    table = json.loads((tmp_path / "table.json").read_text())
+    summary = json.loads((tmp_path / "repeats.json").read_text())
+    assert list(summary) == list(table) == PREDICTORS
+    for name in PREDICTORS:
+        row = summary[name]
+        assert row["splits"] == 2 and row["seeds"] == [3, 4]
+        auc = row["roc_auc"]
+        assert auc["values"][0] == table[name]["roc_auc"]  # the first split is the registered run's
+        assert auc["min"] <= auc["mean"] <= auc["max"] and auc["n"] == 2
+        assert auc["sd"] == pytest.approx(abs(auc["values"][0] - auc["values"][1]) / math.sqrt(2))
+    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri())
+    version = client.get_model_version_by_alias(settings.mlflow.model_name, "champion")
+    run = client.get_run(version.run_id)
+    assert run.data.metrics["repeats.lightgbm.roc_auc.mean"] == pytest.approx(
+        summary["lightgbm"]["roc_auc"]["mean"]
+    )
+    assert run.data.tags["repeats"] == "2"
+    assert "repeats.json" in {a.path for a in client.list_artifacts(version.run_id)}
+
+
+def test_train_cli_refuses_repeats_it_cannot_honour(features_dir, train_settings, capsys):
+    from analytics.training import command
+
+    assert command.run(_train_args(features_dir, repeats=0), train_settings) == 2
+    assert "--repeats must be 1 or more" in capsys.readouterr().out
+    assert command.run(_train_args(features_dir, repeats=2, split="host-time"), train_settings) == 2
+    assert "only one arrangement" in capsys.readouterr().out
