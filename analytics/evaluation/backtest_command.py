@@ -26,7 +26,7 @@ from analytics.evaluation.baselines import BASELINES
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.report import make_console, print_breakdown, print_table, write_json
 from analytics.training.pipeline import TrainResult, train_and_evaluate, untrained_metrics
-from analytics.training.split import Scheme, SplitError, make_split
+from analytics.training.split import Scheme, SplitError, split_features
 
 if TYPE_CHECKING:
     from analytics.settings import Settings
@@ -84,17 +84,8 @@ def backtest(
     Returns:
         The result, or the reason no split was possible (too few hosts, days or rows).
     """
-    cfg = settings.training
     try:
-        split = make_split(
-            data.column("host_id"),
-            data.column("timestamp"),
-            scheme=scheme,
-            train_fraction=cfg.train_fraction,
-            validation_fraction=cfg.validation_fraction,
-            horizon_seconds=data.horizon_seconds,
-            seed=seed,
-        )
+        split = split_features(data, settings.training, scheme=scheme, seed=seed)
     except SplitError as exc:
         return f"no {scheme} split possible: {exc}"
     return train_and_evaluate(

@@ -28,7 +28,7 @@ from analytics.evaluation.report import jsonable, make_console, print_breakdown,
 from analytics.training.bundle import write_bundle
 from analytics.training.data import load_features
 from analytics.training.pipeline import TrainResult, train_and_evaluate
-from analytics.training.split import Scheme, SplitError, make_split
+from analytics.training.split import Scheme, SplitError, split_features
 
 if TYPE_CHECKING:
     from analytics.settings import Settings
@@ -156,15 +156,7 @@ def train(
     storage = f"sqlite:///{(settings.data_dir / 'optuna.db').resolve()}"
 
     def fit_split(split_seed: int) -> TrainResult:
-        split = make_split(
-            data.column("host_id"),
-            data.column("timestamp"),
-            scheme=scheme,
-            train_fraction=cfg.train_fraction,
-            validation_fraction=cfg.validation_fraction,
-            horizon_seconds=data.horizon_seconds,
-            seed=split_seed,
-        )
+        split = split_features(data, cfg, scheme=scheme, seed=split_seed)
         rows = {k: v for k, v in split.info.items() if k.startswith("rows_")}
         log.info("split_ready", scheme=scheme, seed=split_seed, **rows)
         return train_and_evaluate(

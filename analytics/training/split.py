@@ -40,7 +40,10 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["Scheme", "Split", "SplitError", "check_split", "host_family", "make_split"]
+    from analytics.settings import TrainingSettings
+    from analytics.training.data import FeatureData
+
+__all__ = ["Scheme", "Split", "SplitError", "check_split", "host_family", "make_split", "split_features"]
 
 Scheme = Literal["fleet", "host-time", "day"]
 _FAMILY = re.compile(r"[-_.:]?\d+$")
@@ -252,3 +255,16 @@ def check_split(
         groups = [set(np.unique(host[m]).tolist()) for m in masks]
         if groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2]:
             raise SplitError("a host appears in two periods of a fleet split")
+
+
+def split_features(data: FeatureData, training: TrainingSettings, *, scheme: Scheme, seed: int) -> Split:
+    """:func:`make_split` of a featured dataset with the settings' fractions and the data's own horizon."""
+    return make_split(
+        data.column("host_id"),
+        data.column("timestamp"),
+        scheme=scheme,
+        train_fraction=training.train_fraction,
+        validation_fraction=training.validation_fraction,
+        horizon_seconds=data.horizon_seconds,
+        seed=seed,
+    )
