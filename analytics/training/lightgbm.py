@@ -20,6 +20,7 @@ import numpy as np
 import optuna
 
 from analytics.training.sampling import sample_rows
+from analytics.training.tuning import Search
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ __all__ = [
     "PruningCallback",
     "base_params",
     "fit",
-    "make_objective",
+    "make_search",
 ]
 
 MAX_TRAIN_ROWS = 300_000
@@ -208,14 +209,16 @@ def fit(
     )
 
 
-def make_objective(data: LightGBMData, seed: int) -> Callable[[optuna.Trial], float]:
-    """The Optuna objective: fit with early stopping and pruning, return the validation score."""
+def make_search(data: LightGBMData, seed: int) -> Search:
+    """The search space and the objective: fit with early stopping and pruning; the validation score."""
     ratio = data.negatives / max(data.positives, 1)
 
+    def space(trial: optuna.Trial) -> dict[str, Any]:
+        return suggest(trial, ratio)
+
     def objective(trial: optuna.Trial) -> float:
-        params = suggest(trial, ratio)
-        booster = fit(data, params, seed=seed, callbacks=[PruningCallback(trial, data.metric)])
+        booster = fit(data, space(trial), seed=seed, callbacks=[PruningCallback(trial, data.metric)])
         trial.set_user_attr("best_iteration", int(booster.best_iteration or booster.current_iteration()))
         return data.score(booster)
 
-    return objective
+    return Search(space, objective)

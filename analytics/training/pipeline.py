@@ -248,7 +248,7 @@ def _fit_models(
     seed = int(tuning["seed"])
     lgb_data = lgbm.LightGBMData(x["train"], y_tr, x["validation"], y_va, feature_names, seed=seed)
     study = run_study(
-        f"lightgbm-{key}", lgbm.make_objective(lgb_data, seed), show_progress=show_progress, **tuning
+        f"lightgbm-{key}", lgbm.make_search(lgb_data, seed), show_progress=show_progress, **tuning
     )
     clock.lap("lightgbm tuning")
     rounds = int(study.best_attrs.get("best_iteration", lgbm.MAX_ROUNDS))
@@ -258,7 +258,7 @@ def _fit_models(
     clock.lap("lightgbm final fit and calibration")
     rf_data = rf.RandomForestData(x["train"], y_tr, x["validation"], y_va, seed=seed)
     study = run_study(
-        f"random_forest-{key}", rf.make_objective(rf_data, seed), show_progress=show_progress, **tuning
+        f"random_forest-{key}", rf.make_search(rf_data, seed), show_progress=show_progress, **tuning
     )
     clock.lap("random forest tuning")
     forest = rf.fit(rf_data, study.best_params, seed=seed)

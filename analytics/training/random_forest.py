@@ -18,15 +18,14 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import average_precision_score, log_loss
 
 from analytics.training.sampling import sample_rows
+from analytics.training.tuning import Search
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from numpy.typing import NDArray
 
     from analytics.training.data import Matrix
 
-__all__ = ["CHUNK_TREES", "RandomForestData", "fit", "make_objective", "positive_proba"]
+__all__ = ["CHUNK_TREES", "RandomForestData", "fit", "make_search", "positive_proba"]
 
 CHUNK_TREES = 20
 """Trees added between two pruning reports."""
@@ -130,8 +129,9 @@ def fit(data: RandomForestData, params: dict[str, Any], *, seed: int) -> RandomF
     return model.fit(data.x_train, data.y_train)
 
 
-def make_objective(data: RandomForestData, seed: int) -> Callable[[optuna.Trial], float]:
-    """The Optuna objective: grow in chunks, report validation PR-AUC after each, prune hopeless trials."""
+def make_search(data: RandomForestData, seed: int) -> Search:
+    """The search space and the objective: grow in chunks, report validation PR-AUC after each, prune
+    hopeless trials."""
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial)
@@ -149,7 +149,7 @@ def make_objective(data: RandomForestData, seed: int) -> Callable[[optuna.Trial]
                 raise optuna.TrialPruned(f"pruned at {size} trees")
         return value
 
-    return objective
+    return Search(suggest, objective)
 
 
 def _tree_sum(model: RandomForestClassifier, x: NDArray[np.float32], first: int) -> NDArray[np.float64]:

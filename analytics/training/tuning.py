@@ -2,9 +2,11 @@
 
 Trials run side by side, one per core (``jobs``), each fit single-threaded: LightGBM (through ctypes)
 and sklearn's tree builder release the GIL, and independent trials scale better on shared cores than
-OpenMP threads inside one fit. With more than one job the order in which trials finish varies, so the
-sequence of TPE suggestions is not bit-reproducible; the split, the subsampling and every fit given its
-parameters are (``--seed``), and a single job (``jobs=1``) reproduces a study exactly.
+OpenMP threads inside one fit. They run in batches of ``jobs``: the main thread asks for a batch and samples
+every trial's parameters in order (:attr:`Search.space`), the workers fit them, and the results are told
+back in trial order once the whole batch is done. So the sampler and the pruner (which compares with
+completed trials only) see the same history whatever order the fits finish in, and a study is reproducible
+from its seed with any number of jobs. The price is a core left idle while the slower trial of a batch ends.
 
 A study's name carries a fingerprint of the data and split, so re-running ``cloudsense train`` on the
 same features resumes the same study (only the missing trials run), and different data never mixes; nor do
@@ -17,6 +19,8 @@ import hashlib
 import json
 import logging
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["SEARCH_VERSION", "StudySummary", "fingerprint", "run_study"]
+__all__ = ["SEARCH_VERSION", "Search", "StudySummary", "fingerprint", "run_study"]
 
 SEARCH_VERSION = 2
 """Part of every study's fingerprint: bump it when a search space or the row sampling changes, so that a
@@ -36,6 +40,17 @@ re-run starts a new study instead of resuming trials scored under the old rules 
 past half the row budget)."""
 
 log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Search:
+    """What a study tunes: a search space and an objective."""
+
+    space: Callable[[optuna.Trial], dict[str, Any]]
+    """Samples a trial's parameters (called on the main thread, in trial order, before the fit)."""
+    objective: Callable[[optuna.Trial], float]
+    """Fits with the trial's parameters (the same ``suggest_*`` calls return the sampled values) and
+    returns the value to maximise; may raise ``optuna.TrialPruned``."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +79,7 @@ def fingerprint(**parts: Any) -> str:
 
 def run_study(
     name: str,
-    objective: Callable[[optuna.Trial], float],
+    search: Search,
     *,
     storage: str | None,
     trials: int,
@@ -77,7 +92,7 @@ def run_study(
 
     Args:
         name: Study name (include a fingerprint of the data).
-        objective: Maximised objective.
+        search: Search space and maximised objective.
         storage: RDB URL (``sqlite:///...``); ``None`` keeps the study in memory.
         trials: Target number of finished + pruned trials.
         timeout: Stop starting new trials after this many seconds.
@@ -90,6 +105,7 @@ def run_study(
 
     Raises:
         RuntimeError: No trial finished (all failed or were pruned).
+        Exception: Whatever a trial raised other than ``TrialPruned`` (the trial is marked failed first).
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
@@ -118,20 +134,13 @@ def run_study(
         ) as progress:
             task = progress.add_task("tune", total=remaining, best="-")
 
-            def advance(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            def advance() -> None:
                 best = "-"
                 if any(t.state == TrialState.COMPLETE for t in study.trials):
                     best = f"{study.best_value:.4f}"
                 progress.update(task, advance=1, best=best)
 
-            n_jobs = jobs or os.cpu_count() or 1
-            study.optimize(
-                objective,
-                n_trials=remaining,
-                timeout=timeout,
-                callbacks=[advance],
-                n_jobs=min(n_jobs, remaining),
-            )
+            _optimize_in_batches(study, search, remaining, jobs or os.cpu_count() or 1, timeout, advance)
     states = [t.state for t in study.trials]
     if TrialState.COMPLETE not in states:
         raise RuntimeError(f"study {name}: no trial completed ({len(states)} trials)")
@@ -144,3 +153,46 @@ def run_study(
         complete=states.count(TrialState.COMPLETE),
         pruned=states.count(TrialState.PRUNED),
     )
+
+
+_Outcome = tuple[TrialState, float | None, BaseException | None]
+
+
+def _run_trial(objective: Callable[[optuna.Trial], float], trial: optuna.Trial) -> _Outcome:
+    try:
+        value = objective(trial)
+    except optuna.TrialPruned:
+        return TrialState.PRUNED, None, None
+    except Exception as exc:  # noqa: BLE001 (told as FAIL, then raised once the whole batch is told)
+        return TrialState.FAIL, None, exc
+    return TrialState.COMPLETE, float(value), None
+
+
+def _optimize_in_batches(
+    study: optuna.Study,
+    search: Search,
+    trials: int,
+    jobs: int,
+    timeout: float | None,
+    advance: Callable[[], None],
+) -> None:
+    """Run ``trials`` trials, ``jobs`` at a time; no new batch starts after ``timeout`` seconds."""
+    started = time.monotonic()
+    left = trials
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, trials))) as pool:
+        while left > 0 and (timeout is None or time.monotonic() - started < timeout):
+            batch = [study.ask() for _ in range(min(jobs, left))]
+            for trial in batch:
+                search.space(trial)
+            outcomes = list(pool.map(lambda t: _run_trial(search.objective, t), batch))
+            failure: BaseException | None = None
+            for trial, (state, value, exc) in zip(batch, outcomes, strict=True):
+                if state is TrialState.COMPLETE:
+                    study.tell(trial, value)
+                else:
+                    study.tell(trial, state=state)
+                failure = failure or exc
+                advance()
+            if failure is not None:
+                raise failure
+            left -= len(batch)
