@@ -2,11 +2,11 @@
 
 Trials run side by side, one per core (``jobs``), each fit single-threaded: LightGBM (through ctypes)
 and sklearn's tree builder release the GIL, and independent trials scale better on shared cores than
-OpenMP threads inside one fit. They run in batches of ``jobs``: the main thread asks for a batch and samples
-every trial's parameters in order (:attr:`Search.space`), the workers fit them, and the results are told
-back in trial order once the whole batch is done. So the sampler and the pruner (which compares with
-completed trials only) see the same history whatever order the fits finish in, and a study is reproducible
-from its seed with any number of jobs. The price is a core left idle while the slower trial of a batch ends.
+OpenMP threads inside one fit. They are pipelined so that a study still reproduces from its seed with any
+number of jobs: trial k is asked (and its parameters sampled on the main thread, :attr:`Search.space`)
+once trial k - jobs has been told, results are told back in trial order, and the pruner compares a trial
+only with the trials told before it was asked. So the sampler and the pruner see the same history whatever
+order the fits finish in. The price: a worker whose trial finished before an older one waits for it.
 
 A study's name carries a fingerprint of the data and split, so re-running ``cloudsense train`` on the
 same features resumes the same study (only the missing trials run), and different data never mixes; nor do
@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +110,9 @@ def run_study(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(trials // 3, 2)))
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2, interval_steps=1)
+    n_jobs = max(1, jobs or os.cpu_count() or 1)
+    median = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2, interval_steps=1)
+    pruner = _SettledPruner(median, lag=n_jobs)
     study = optuna.create_study(
         study_name=name,
         storage=storage,
@@ -140,7 +142,7 @@ def run_study(
                     best = f"{study.best_value:.4f}"
                 progress.update(task, advance=1, best=best)
 
-            _optimize_in_batches(study, search, remaining, jobs or os.cpu_count() or 1, timeout, advance)
+            _optimize_pipelined(study, search, remaining, n_jobs, timeout, advance)
     states = [t.state for t in study.trials]
     if TrialState.COMPLETE not in states:
         raise RuntimeError(f"study {name}: no trial completed ({len(states)} trials)")
@@ -168,7 +170,34 @@ def _run_trial(objective: Callable[[optuna.Trial], float], trial: optuna.Trial) 
     return TrialState.COMPLETE, float(value), None
 
 
-def _optimize_in_batches(
+class _SettledView:
+    """A study as it stood when a trial was asked: ``get_trials`` omits trials numbered above ``last``."""
+
+    def __init__(self, study: optuna.Study, last: int) -> None:
+        self._study, self._last = study, last
+
+    def get_trials(self, *args: Any, **kwargs: Any) -> list[optuna.trial.FrozenTrial]:
+        return [t for t in self._study.get_trials(*args, **kwargs) if t.number <= self._last]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+
+class _SettledPruner(optuna.pruners.BasePruner):
+    """A pruner that judges trial k against the trials told before k was asked (numbered k - lag or lower).
+
+    Trials told while k runs (its elders, finishing) would otherwise change k's verdict with the timing.
+    """
+
+    def __init__(self, inner: optuna.pruners.BasePruner, lag: int) -> None:
+        self._inner, self._lag = inner, lag
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        view: Any = _SettledView(study, trial.number - self._lag)
+        return self._inner.prune(view, trial)
+
+
+def _optimize_pipelined(
     study: optuna.Study,
     search: Search,
     trials: int,
@@ -176,23 +205,31 @@ def _optimize_in_batches(
     timeout: float | None,
     advance: Callable[[], None],
 ) -> None:
-    """Run ``trials`` trials, ``jobs`` at a time; no new batch starts after ``timeout`` seconds."""
+    """Run ``trials`` trials, at most ``jobs`` untold at once; none is asked after ``timeout`` seconds."""
     started = time.monotonic()
-    left = trials
+    running: list[tuple[optuna.Trial, Future[_Outcome]]] = []  # oldest first
+    asked, failure = 0, None
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, trials))) as pool:
-        while left > 0 and (timeout is None or time.monotonic() - started < timeout):
-            batch = [study.ask() for _ in range(min(jobs, left))]
-            for trial in batch:
+        while True:
+            while (
+                failure is None
+                and asked < trials
+                and len(running) < jobs
+                and (timeout is None or time.monotonic() - started < timeout)
+            ):
+                trial = study.ask()
                 search.space(trial)
-            outcomes = list(pool.map(lambda t: _run_trial(search.objective, t), batch))
-            failure: BaseException | None = None
-            for trial, (state, value, exc) in zip(batch, outcomes, strict=True):
-                if state is TrialState.COMPLETE:
-                    study.tell(trial, value)
-                else:
-                    study.tell(trial, state=state)
-                failure = failure or exc
-                advance()
-            if failure is not None:
-                raise failure
-            left -= len(batch)
+                running.append((trial, pool.submit(_run_trial, search.objective, trial)))
+                asked += 1
+            if not running:
+                break
+            trial, future = running.pop(0)
+            state, value, exc = future.result()
+            if state is TrialState.COMPLETE:
+                study.tell(trial, value)
+            else:
+                study.tell(trial, state=state)
+            advance()
+            failure = failure or exc
+    if failure is not None:
+        raise failure

@@ -70,4 +70,18 @@ def test_a_failing_trial_is_recorded_and_raised(tmp_path):
     with pytest.raises(ValueError, match="bad fit"):
         run_study("fails", Search(_space, objective), storage=storage, trials=6, timeout=None, seed=0, jobs=2)
     states = [state for _, state, _ in _trials(storage, "fails")]
-    assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAIL]  # the batch (2, 3) was told, then raised
+    # Trial 4 was already running: it is finished and told before the error is raised (none left RUNNING).
+    assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAIL, TrialState.COMPLETE]
+
+
+def test_the_pruner_ignores_trials_told_after_the_trial_was_asked():
+    from analytics.training.tuning import _SettledPruner
+
+    study = optuna.create_study(direction="maximize")
+    for value in (0.1, 0.2, 0.3, 0.0, 10.0):  # trials 0-4; with two jobs, trial 4 ran beside trial 5
+        study.add_trial(optuna.trial.create_trial(value=value, intermediate_values={2: value}))
+    judged = optuna.trial.create_trial(state=TrialState.RUNNING, intermediate_values={2: 0.18})
+    judged.number = 5
+    median = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    assert median.prune(study, judged)  # 0.18 is below the median of all five (0.2) ...
+    assert not _SettledPruner(median, lag=2).prune(study, judged)  # ... not of trials 0-3 (0.15)
