@@ -165,7 +165,7 @@ def _run_trial(objective: Callable[[optuna.Trial], float], trial: optuna.Trial) 
         value = objective(trial)
     except optuna.TrialPruned:
         return TrialState.PRUNED, None, None
-    except Exception as exc:  # noqa: BLE001 (told as FAIL, then raised once the whole batch is told)
+    except Exception as exc:  # noqa: BLE001 (told as FAIL; raised once the trials in flight are told)
         return TrialState.FAIL, None, exc
     return TrialState.COMPLETE, float(value), None
 
