@@ -197,30 +197,6 @@ def test_importing_serving_pulls_no_heavy_dependency():
     assert out.stdout.strip() == "[]"
 
 
-def test_train_cli_refuses_bad_input_with_a_message(tmp_path, train_settings, capsys):
-    import argparse
-
-    from conftest import make_featured_fleet, write_features
-
-    from analytics.training import command
-
-    args = argparse.Namespace(
-        features=tmp_path / "missing",
-        trials=2,
-        timeout=None,
-        seed=0,
-        split="fleet",
-        repeats=None,
-        json=None,
-        repeats_json=None,
-    )
-    assert command.run(args, train_settings) == 2
-    assert "cannot train" in capsys.readouterr().out
-    args.features = write_features(make_featured_fleet(n_hosts=2, days=1.0), tmp_path / "two-hosts")
-    assert command.run(args, train_settings) == 2
-    assert "3 hosts" in capsys.readouterr().out
-
-
 def _train_args(features: Path, **overrides: object):
     import argparse
 
@@ -235,6 +211,19 @@ def _train_args(features: Path, **overrides: object):
         "repeats_json": None,
     }
     return argparse.Namespace(**(base | overrides))
+
+
+def test_train_cli_refuses_bad_input_with_a_message(tmp_path, train_settings, capsys):
+    from conftest import make_featured_fleet, write_features
+
+    from analytics.training import command
+
+    args = _train_args(tmp_path / "missing", trials=2, seed=0)
+    assert command.run(args, train_settings) == 2
+    assert "cannot train" in capsys.readouterr().out
+    args.features = write_features(make_featured_fleet(n_hosts=2, days=1.0), tmp_path / "two-hosts")
+    assert command.run(args, train_settings) == 2
+    assert "3 hosts" in capsys.readouterr().out
 
 
 def test_train_cli_repeats_reports_the_spread_over_fleet_splits(features_dir, tmp_path, capsys):
