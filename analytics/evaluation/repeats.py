@@ -16,6 +16,7 @@ import numpy as np
 from rich.table import Table
 
 from analytics.evaluation.metrics import METRIC_NAMES
+from analytics.evaluation.report import HEADERS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -92,9 +93,8 @@ def print_repeats(console: Console, summary: Mapping[str, Mapping[str, Any]]) ->
         title_justify="left",
     )
     table.add_column("predictor", style="bold")
-    headers = {"median_lead_time_minutes": "lead min", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
     for metric in SUMMARY_METRICS:
-        table.add_column(headers.get(metric, metric), justify="right")
+        table.add_column(HEADERS[metric], justify="right")
     for name, row in summary.items():
         table.add_row(name, *(_cell(m, row[m]) for m in SUMMARY_METRICS))
     console.print(table)

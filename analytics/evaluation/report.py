@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "HEADERS",
     "jsonable",
     "make_console",
     "markdown_table",
@@ -29,7 +30,7 @@ __all__ = [
 
 COLUMNS = ("threshold", *METRIC_NAMES, "rows", "positives")
 """Table columns, in order."""
-_HEADERS = {
+HEADERS = {
     "threshold": "thr",
     "roc_auc": "ROC-AUC",
     "pr_auc": "PR-AUC",
@@ -74,7 +75,7 @@ def rich_table(table: Mapping[str, Mapping[str, Any]], title: str) -> Table:
     out = Table(title=title, title_justify="left")
     out.add_column("predictor", style="bold")
     for key in COLUMNS:
-        out.add_column(_HEADERS[key], justify="right")
+        out.add_column(HEADERS[key], justify="right")
     for name, metrics in table.items():
         out.add_row(name, *(_cell(k, metrics.get(k)) for k in COLUMNS))
     return out
@@ -90,7 +91,7 @@ def print_table(console: Console, table: Mapping[str, Mapping[str, Any]], title:
 
 def markdown_table(table: Mapping[str, Mapping[str, Any]]) -> str:
     """The metrics as a Markdown table."""
-    lines = ["| predictor | " + " | ".join(_HEADERS[k] for k in COLUMNS) + " |"]
+    lines = ["| predictor | " + " | ".join(HEADERS[k] for k in COLUMNS) + " |"]
     lines.append("|---|" + "---:|" * len(COLUMNS))
     for name, metrics in table.items():
         lines.append(f"| {name} | " + " | ".join(_cell(k, metrics.get(k)) for k in COLUMNS) + " |")
@@ -126,7 +127,7 @@ def print_breakdown(console: Console, breakdown: Mapping[str, Mapping[str, Mappi
         out = Table(title=f"breakdown {kind}", title_justify="left")
         out.add_column("group", style="bold")
         for key in keys:
-            out.add_column(_HEADERS.get(key, key), justify="right")
+            out.add_column(HEADERS.get(key, key), justify="right")
         for group, metrics in groups.items():
             out.add_row(group, *(_cell(k, metrics.get(k)) for k in keys))
         console.print(out)
