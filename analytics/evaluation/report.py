@@ -46,6 +46,7 @@ HEADERS = {
     "rows": "rows",
     "positives": "pos",
 }
+"""Short column titles, shared by every printed and Markdown metrics table."""
 
 
 def make_console() -> Console:
