@@ -11,7 +11,7 @@ from rich.text import Text
 
 __all__ = ["render_hosts"]
 
-_STATUS_STYLE = {"up": "green", "stale": "yellow", "down": "red"}
+_STATUS_STYLE = {"up": "green", "pending": "cyan", "stale": "yellow", "down": "red"}
 _UTIL = (("cpu_util", "CPU %"), ("mem_util", "MEM %"), ("disk_util", "DISK %"), ("swap_util", "SWAP %"))
 
 
@@ -44,10 +44,10 @@ def render_hosts(page: dict[str, Any] | None, *, header: str, max_rows: int) -> 
     if page is None:
         return Group(Text(header, style="bold"))
     items: list[dict[str, Any]] = page["items"]
-    counts = {s: sum(1 for h in items if h["status"] == s) for s in ("up", "stale", "down")}
+    counts = {s: sum(1 for h in items if h["status"] == s) for s in _STATUS_STYLE}
     summary = Text.assemble(
         (f"{page['total']} hosts  ", "bold"),
-        *((f"{n} {s}  ", _STATUS_STYLE[s]) for s, n in counts.items()),
+        *((f"{n} {s}  ", _STATUS_STYLE[s]) for s, n in counts.items() if n or s != "pending"),
     )
 
     def busiest(host: dict[str, Any]) -> float:

@@ -122,7 +122,7 @@ class HostSettings(BaseModel):
     stale_after_seconds: float = Field(60.0, gt=0)
     """No batch for this long: ``stale``."""
     down_after_seconds: float = Field(300.0, gt=0)
-    """No batch for this long (or never): ``down``."""
+    """No batch for this long: ``down`` (never sent one: ``pending`` for this long after enrolling)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> HostSettings:

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from controlplane.db.models import Host
 from controlplane.db.session import Database
 from controlplane.domain.auth.tokens import Role
-from controlplane.provision import create_api_token
+from controlplane.provision import create_api_token, create_enrollment_token
 
 HOSTS = {"web-1": "web", "web-2": "web", "db-1": "db", "cache_1": "cache"}
 
@@ -21,12 +21,20 @@ async def seed(client: Any, token: str, database: Database) -> None:
     for host_id, role in HOSTS.items():
         batch = make_batch(host_id, n=3, facts={"role": role, "hostname": f"{host_id}.EXAMPLE.net"})
         assert (await client.post("/api/v1/telemetry", json=batch, headers=bearer(token))).status_code == 200
+    enrollment = await create_enrollment_token(database)
+    response = await client.post(
+        "/api/v1/enroll", json={"host_id": "new-1"}, headers=bearer(enrollment.token)
+    )
+    assert response.status_code == 201, response.text
     now = datetime.now(UTC)
     ages = {"web-1": 5, "web-2": 120, "db-1": 1000, "cache_1": None}
     async with database.session_scope() as session:
         for host_id, age in ages.items():
             seen = None if age is None else now - timedelta(seconds=age)
             await session.execute(update(Host).where(Host.host_id == host_id).values(last_seen=seen))
+        # cache_1 was heard of long ago and never since; new-1 enrolled just now and has not reported yet.
+        long_ago = now - timedelta(hours=1)
+        await session.execute(update(Host).where(Host.host_id == "cache_1").values(created_at=long_ago))
 
 
 async def ids(client: Any, token: str, **params: Any) -> list[str]:
@@ -38,23 +46,38 @@ async def ids(client: Any, token: str, **params: Any) -> list[str]:
 async def test_list_filters_sorts_and_pages(client, tokens, clean_pg) -> None:
     await seed(client, tokens["operator"], clean_pg)
     viewer = tokens["viewer"]
-    assert await ids(client, viewer) == ["cache_1", "db-1", "web-1", "web-2"]
+    assert await ids(client, viewer) == ["cache_1", "db-1", "new-1", "web-1", "web-2"]
     assert await ids(client, viewer, status="up") == ["web-1"]
     assert await ids(client, viewer, status="stale") == ["web-2"]
     assert await ids(client, viewer, status="down") == ["cache_1", "db-1"]
+    assert await ids(client, viewer, status="pending") == ["new-1"]
+    statuses = {
+        h["host_id"]: h["status"]
+        for h in (await client.get("/api/v1/hosts", headers=bearer(viewer))).json()["items"]
+    }
+    assert statuses == {
+        "cache_1": "down",
+        "db-1": "down",
+        "new-1": "pending",
+        "web-1": "up",
+        "web-2": "stale",
+    }
     assert await ids(client, viewer, role="web") == ["web-1", "web-2"]
     assert await ids(client, viewer, q="WEB-") == ["web-1", "web-2"]
     assert await ids(client, viewer, q="example") == ["cache_1", "db-1", "web-1", "web-2"]
     assert await ids(client, viewer, q="_1") == ["cache_1"], "LIKE wildcards in q are literal"
-    assert await ids(client, viewer, sort="-last_seen") == ["web-1", "web-2", "db-1", "cache_1"]
-    assert await ids(client, viewer, sort="-host_id") == ["web-2", "web-1", "db-1", "cache_1"]
+    assert await ids(client, viewer, sort="-last_seen") == ["web-1", "web-2", "db-1", "cache_1", "new-1"]
+    assert await ids(client, viewer, sort="-host_id") == ["web-2", "web-1", "new-1", "db-1", "cache_1"]
 
     page = (
         await client.get("/api/v1/hosts", params={"limit": 2, "offset": 1}, headers=bearer(viewer))
     ).json()
-    assert [h["host_id"] for h in page["items"]] == ["db-1", "web-1"]
-    assert (page["total"], page["limit"], page["offset"]) == (4, 2, 1)
-    first = page["items"][1]
+    assert [h["host_id"] for h in page["items"]] == ["db-1", "new-1"]
+    assert (page["total"], page["limit"], page["offset"]) == (5, 2, 1)
+    page = (
+        await client.get("/api/v1/hosts", params={"limit": 2, "offset": 3}, headers=bearer(viewer))
+    ).json()
+    first = page["items"][0]
     assert first["status"] == "up"
     assert first["role"] == "web"
     assert first["latest"]["seq"] == 2

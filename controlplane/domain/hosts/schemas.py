@@ -12,11 +12,16 @@ __all__ = ["HostDetail", "HostList", "HostStatus", "HostSummary"]
 
 
 class HostStatus(enum.StrEnum):
-    """Derived from ``last_seen`` against ``hosts.stale_after_seconds`` / ``down_after_seconds``."""
+    """Derived from ``last_seen`` against ``hosts.stale_after_seconds`` / ``down_after_seconds``.
+
+    A host that never sent a batch is ``pending`` for ``down_after_seconds`` after it enrolled (an agent
+    starting up, like a Prometheus target before its first scrape), then ``down``.
+    """
 
     UP = "up"
     STALE = "stale"
     DOWN = "down"
+    PENDING = "pending"
 
 
 class HostSummary(msgspec.Struct, kw_only=True):
@@ -25,7 +30,7 @@ class HostSummary(msgspec.Struct, kw_only=True):
     host_id: str
     """Stable identity."""
     status: HostStatus
-    """up, stale or down."""
+    """up, stale, down, or pending (enrolled, no batch yet)."""
     role: str | None
     """Role label from the host's facts."""
     hostname: str | None

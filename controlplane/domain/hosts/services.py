@@ -39,9 +39,20 @@ SORT_KEYS = {
 }
 
 
-def host_status(last_seen: datetime | None, now: datetime, settings: HostSettings) -> HostStatus:
-    """up / stale / down from the age of the last batch (never seen: down)."""
+def host_status(
+    last_seen: datetime | None, now: datetime, settings: HostSettings, *, enrolled: datetime | None = None
+) -> HostStatus:
+    """up / stale / down from the age of the last batch; never seen: pending if it enrolled lately, else down.
+
+    Args:
+        last_seen: The last accepted batch.
+        now: The server clock.
+        settings: The thresholds.
+        enrolled: When the host last enrolled (or was first heard of).
+    """
     if last_seen is None:
+        if enrolled is not None and (now - enrolled).total_seconds() < settings.down_after_seconds:
+            return HostStatus.PENDING
         return HostStatus.DOWN
     age = (now - last_seen).total_seconds()
     if age < settings.stale_after_seconds:
@@ -58,7 +69,10 @@ def _status_filter(status: HostStatus, now: datetime, settings: HostSettings) ->
         return Host.last_seen > stale_at
     if status is HostStatus.STALE:
         return and_(Host.last_seen <= stale_at, Host.last_seen > down_at)
-    return or_(Host.last_seen.is_(None), Host.last_seen <= down_at)
+    enrolled = func.coalesce(Host.enrolled_at, Host.created_at)
+    if status is HostStatus.PENDING:
+        return and_(Host.last_seen.is_(None), enrolled > down_at)
+    return or_(and_(Host.last_seen.is_(None), enrolled <= down_at), Host.last_seen <= down_at)
 
 
 async def lock_host(session: AsyncSession, host_id: str, now: datetime) -> Host:
@@ -125,7 +139,7 @@ def apply_batch(host: Host, batch: Batch, now: datetime) -> int:
 def _summary_fields(host: Host, now: datetime, settings: HostSettings) -> dict[str, Any]:
     return {
         "host_id": host.host_id,
-        "status": host_status(host.last_seen, now, settings),
+        "status": host_status(host.last_seen, now, settings, enrolled=host.enrolled_at or host.created_at),
         "role": host.role,
         "hostname": host.hostname,
         "agent_version": host.agent_version,

@@ -60,3 +60,7 @@ def test_host_status_thresholds() -> None:
     assert host_status(now - timedelta(seconds=299), now, settings) is HostStatus.STALE
     assert host_status(now - timedelta(seconds=300), now, settings) is HostStatus.DOWN
     assert host_status(None, now, settings) is HostStatus.DOWN
+    enrolled = now - timedelta(seconds=299)
+    assert host_status(None, now, settings, enrolled=enrolled) is HostStatus.PENDING
+    assert host_status(None, now, settings, enrolled=now - timedelta(seconds=300)) is HostStatus.DOWN
+    assert host_status(now, now, settings, enrolled=enrolled) is HostStatus.UP
