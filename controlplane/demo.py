@@ -259,7 +259,8 @@ def _show(
             if problem:
                 raise RuntimeError(problem)
             try:
-                view = render_hosts(_hosts(client), header=header, max_rows=max(console.height - 8, 5))
+                rows = max(console.height - 8, 5)
+                view = render_hosts(_hosts(client), header=header, max_rows=rows, width=console.width)
             except httpx.HTTPError as exc:
                 view = render_hosts(None, header=f"{header}\n(API unavailable: {exc})", max_rows=5)
             if isinstance(live, Live):

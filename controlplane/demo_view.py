@@ -39,8 +39,31 @@ def _age(when: str | None, now: datetime) -> str:
     return f"{seconds:4.0f} s ago" if seconds < 120 else f"{seconds / 60:4.0f} min ago"
 
 
-def render_hosts(page: dict[str, Any] | None, *, header: str, max_rows: int) -> Group:
-    """A header, a summary line and one row per host (the busiest first), at most ``max_rows``."""
+# Dropped first when the terminal is too narrow for every column (an 80-column terminal squeezed them all).
+_OPTIONAL = ("net out", "net in", "load1", "SWAP %", "role", "seen")
+
+
+def _fit(columns: list[str], rows: list[list[Text]], width: int | None) -> list[int]:
+    """Indices of the columns to show: all of them, or without the optional ones that do not fit ``width``."""
+    widths = [
+        max([len(title)] + [cell.cell_len for cell in (r[i] for r in rows)])
+        for i, title in enumerate(columns)
+    ]
+    shown = list(range(len(columns)))
+    for title in _OPTIONAL:
+        if width is None or sum(widths[i] + 3 for i in shown) + 1 <= width:
+            break
+        shown.remove(columns.index(title))
+    return shown
+
+
+def render_hosts(
+    page: dict[str, Any] | None, *, header: str, max_rows: int, width: int | None = None
+) -> Group:
+    """A header, a summary line and one row per host (the busiest first), at most ``max_rows``.
+
+    ``width``: the terminal's; the least useful columns are left out rather than every column squeezed.
+    """
     if page is None:
         return Group(Text(header, style="bold"))
     items: list[dict[str, Any]] = page["items"]
@@ -54,23 +77,31 @@ def render_hosts(page: dict[str, Any] | None, *, header: str, max_rows: int) -> 
         latest = host.get("latest") or {}
         return max((latest.get(m) or 0.0) for m, _ in _UTIL)
 
-    table = Table(expand=False, header_style="bold cyan")
-    for title in ("host", "role", "status", *(t for _, t in _UTIL), "load1", "net in", "net out", "seen"):
-        table.add_column(title, justify="left" if title in {"host", "role", "status", "seen"} else "right")
+    columns = ["host", "role", "status", *(t for _, t in _UTIL), "load1", "net in", "net out", "seen"]
     now = datetime.now(UTC)
+    rows = []
     for host in sorted(items, key=busiest, reverse=True)[:max_rows]:
         latest = host.get("latest") or {}
         load1 = latest.get("load1")
-        table.add_row(
-            host["host_id"],
-            host.get("role") or "-",
-            Text(host["status"], style=_STATUS_STYLE.get(host["status"], "")),
-            *(_pct(latest.get(m)) for m, _ in _UTIL),
-            "-" if load1 is None else f"{load1:.2f}",
-            _rate(latest.get("network_in")),
-            _rate(latest.get("network_out")),
-            _age(host.get("last_seen"), now),
+        rows.append(
+            [
+                Text(host["host_id"]),
+                Text(host.get("role") or "-"),
+                Text(host["status"], style=_STATUS_STYLE.get(host["status"], "")),
+                *(_pct(latest.get(m)) for m, _ in _UTIL),
+                Text("-" if load1 is None else f"{load1:.2f}"),
+                Text(_rate(latest.get("network_in"))),
+                Text(_rate(latest.get("network_out"))),
+                Text(_age(host.get("last_seen"), now)),
+            ]
         )
+    shown = _fit(columns, rows, width)
+    table = Table(expand=False, header_style="bold cyan")
+    for i in shown:
+        title = columns[i]
+        table.add_column(title, justify="left" if title in {"host", "role", "status", "seen"} else "right")
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
     hidden = len(items) - min(len(items), max_rows)
     footer = Text(f"... and {hidden} more (busiest shown first)", style="dim") if hidden else Text("")
     return Group(Text(header, style="bold"), summary, table, footer)
