@@ -30,9 +30,10 @@ PAGE = {
 
 
 def rendered(width: int) -> str:
-    console = Console(width=width, file=io.StringIO(), color_system=None, legacy_windows=False)
+    out = io.StringIO()
+    console = Console(width=width, file=out, color_system=None, legacy_windows=False)
     console.print(render_hosts(PAGE, header="CloudSense demo", max_rows=10, width=width))
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return out.getvalue()
 
 
 def test_a_narrow_terminal_drops_columns_instead_of_squeezing_cells() -> None:
