@@ -70,10 +70,10 @@ def _duck_expr(f: FeatureSpec, step: int) -> str:
         return f"100 - {s}"
     if k is Kind.TIME_TO_FULL:
         slope = f"regr_slope({s}, timestamp) OVER {_frame(n)}"
-        cap = f.cap_seconds
+        cap, level = f.cap_seconds, f.threshold
         return (
-            f"CASE WHEN {s} IS NULL OR {slope} IS NULL THEN NULL WHEN 100 - {s} <= 0 THEN 0 "
-            f"WHEN {slope} <= 0 THEN {cap} ELSE least(greatest((100 - {s}) / {slope}, 0), {cap}) END"
+            f"CASE WHEN {s} IS NULL OR {slope} IS NULL THEN NULL WHEN {level} - {s} <= 0 THEN 0 "
+            f"WHEN {slope} <= 0 THEN {cap} ELSE least(greatest(({level} - {s}) / {slope}, 0), {cap}) END"
         )
     if k is Kind.RATIO:
         return f"{s} / nullif({f.other[0]} + {f.offset}, 0)"

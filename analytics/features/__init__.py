@@ -41,7 +41,7 @@ __all__ = [
     "window_rows",
 ]
 
-FEATURE_SET_VERSION: Final = "1"
+FEATURE_SET_VERSION: Final = "2"
 """Version of the declarations below; recorded in ``_feature_set.json`` and with every model."""
 
 FEATURES: Final[tuple[FeatureSpec, ...]] = CURRENT + ROLLING + TREND + CROSS + CALENDAR

@@ -157,7 +157,7 @@ def _since_high(s: _Series, spec: FeatureSpec) -> FloatArray:
 
 def _time_to_full(s: _Series, spec: FeatureSpec) -> FloatArray:
     assert spec.source is not None
-    headroom = 100.0 - s.now(spec.source)
+    headroom = spec.threshold - s.now(spec.source)
     slope = _slope(s.window(spec.source, rows_for(spec, s.step)), s.step)
     cap = float(spec.cap_seconds)
     out = np.full(len(headroom), cap)

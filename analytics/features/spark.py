@@ -218,7 +218,7 @@ class FeaturePlan:
 
     def _time_to_full(self, f: FeatureSpec) -> Column:
         y = F.col(f.source or "")
-        headroom = F.lit(100.0) - y
+        headroom = F.lit(f.threshold) - y
         slope = self._slope(f.source or "", rows_for(f, self.step))
         cap = float(f.cap_seconds)
         ttf = F.least(F.greatest(headroom / slope, F.lit(0.0)), F.lit(cap))

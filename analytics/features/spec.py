@@ -22,8 +22,9 @@ Semantics shared by both implementations (``x`` is the source metric on the unif
 * ``since_high``: seconds since ``x`` was last ``>= threshold`` within ``(t - cap, t]``; ``cap`` when it
   was not; NaN when ``x`` was never observed in that span.
 * ``headroom``: ``100 - x_t``.
-* ``time_to_full``: ``headroom / slope`` (the slope over ``window``) in seconds, clipped to ``[0, cap]``;
-  ``cap`` when the slope is not positive; ``0`` when there is no headroom; NaN when either is missing.
+* ``time_to_full``: ``(threshold - x_t) / slope`` (the slope over ``window``) in seconds, clipped to
+  ``[0, cap]``; ``cap`` when the slope is not positive; ``0`` when ``x_t`` is at or above ``threshold``; NaN
+  when either is missing.
 * ``ratio``: ``x / (other + offset)``; ``log_ratio``: ``ln(1 + x) - ln(1 + other)``; ``max_of``: the largest
   of ``x`` and ``others`` (missing ignored).
 * ``hour_sin`` / ``hour_cos`` / ``dow_sin`` / ``dow_cos``: time of day and day of week (UTC, Monday = 0) on
@@ -83,7 +84,7 @@ class FeatureSpec:
     other: tuple[str, ...] = ()
     """Further metric columns (``ratio``, ``log_ratio``: one; ``max_of``: any)."""
     threshold: float = 0.0
-    """``since_high``: the level counted as high, percent."""
+    """``since_high``: the level counted as high; ``time_to_full``: the level extrapolated to (percent)."""
     half_life_seconds: float = 0.0
     """``ewma``: half-life of the weights."""
     cap_seconds: int = 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 from analytics.features.rolling import RESOURCES
 from analytics.features.spec import FeatureSpec, Kind
 
-__all__ = ["HIGH_PERCENT", "TREND"]
+__all__ = ["EXHAUSTED_PERCENT", "HIGH_PERCENT", "TREND"]
 
 HIGH_PERCENT = 90.0
 """Utilisation counted as "high" by ``*_since_high``."""
+EXHAUSTED_PERCENT = 95.0
+"""The level ``*_time_to_95_*`` extrapolate to: the default exhaustion threshold of the labels."""
 _SINCE_HIGH_CAP = 3 * 3600
 _TTF_CAP = 6 * 3600
 
@@ -27,8 +29,23 @@ def _trend(r: str) -> tuple[FeatureSpec, ...]:
             Kind.TIME_TO_FULL,
             r,
             15 * 60,
+            threshold=100.0,
             cap_seconds=_TTF_CAP,
             help=f"seconds until {r} reaches 100 at its 15 min slope (capped at 6 h)",
+        ),
+        # Time to the exhaustion level itself, at a short and a long slope: the label asks "95 % within 30 min",
+        # and a ratio is what trees approximate worst from headroom and slope apart (measured: +0.02 F1).
+        *(
+            FeatureSpec(
+                f"{r}_time_to_95_{m}m",
+                Kind.TIME_TO_FULL,
+                r,
+                m * 60,
+                threshold=EXHAUSTED_PERCENT,
+                cap_seconds=_TTF_CAP,
+                help=f"seconds until {r} reaches {EXHAUSTED_PERCENT:g} at its {m} min slope (capped at 6 h)",
+            )
+            for m in (15, 60)
         ),
         FeatureSpec(
             f"{r}_since_high",

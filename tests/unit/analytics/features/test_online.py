@@ -43,6 +43,8 @@ def test_rolling_statistics_on_a_ramp():
     assert x[col("cpu_util_lag_15m")] == 52.0 and x[col("cpu_util_rate_5m")] == pytest.approx(2.5 / 300)
     assert x[col("cpu_util_headroom")] == 40.5
     assert x[col("cpu_util_time_to_full")] == pytest.approx(40.5 / (0.5 / 60))
+    assert x[col("cpu_util_time_to_95_15m")] == pytest.approx(35.5 / (0.5 / 60))
+    assert x[col("cpu_util_time_to_95_60m")] == pytest.approx(35.5 / (0.5 / 60))
 
 
 def test_ewma_weights_halve_every_half_life():
@@ -76,6 +78,14 @@ def test_flat_windows_have_exactly_zero_deviation_and_slope():
 def test_time_to_full_is_zero_without_headroom():
     ts, cols = series(20, mem_util=np.linspace(90, 100, 20))
     assert compute_features(ts, cols, 60)[-1][col("mem_util_time_to_full")] == 0.0
+
+
+def test_time_to_95_is_zero_at_the_exhaustion_level_while_time_to_full_is_not():
+    ts, cols = series(20, mem_util=np.linspace(80, 96, 20))
+    x = compute_features(ts, cols, 60)[-1]
+    assert x[col("mem_util_time_to_95_15m")] == 0.0
+    # rel: the slope is of the quantised values
+    assert x[col("mem_util_time_to_full")] == pytest.approx(4.0 / (16 / 19 / 60), rel=1e-4)
 
 
 def test_since_high_counts_seconds_caps_and_needs_an_observation():

@@ -23,7 +23,7 @@ from analytics.features import (
 
 # Pin of the declarations: change a feature and this fails until FEATURE_SET_VERSION is bumped and the pair
 # below updated together (a model must never be served features it was not trained on).
-PINNED = {"1": "3a3f2e751b3ad9e6"}
+PINNED = {"1": "3a3f2e751b3ad9e6", "2": "2db01c4285c11599"}
 
 
 def test_version_pins_the_declarations():
@@ -48,6 +48,8 @@ def test_every_input_is_a_metric_and_exact_kinds_read_percentages():
         assert set(f.inputs) <= set(METRIC_NAMES), f.name
         if f.kind in {Kind.MEAN, Kind.STD, Kind.SLOPE, Kind.TIME_TO_FULL}:
             assert f.source in UTILISATION_METRICS
+        if f.kind is Kind.TIME_TO_FULL:
+            assert 0 < f.threshold <= 100, f.name
 
 
 @pytest.mark.parametrize(
