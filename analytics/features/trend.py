@@ -33,8 +33,8 @@ def _trend(r: str) -> tuple[FeatureSpec, ...]:
             cap_seconds=_TTF_CAP,
             help=f"seconds until {r} reaches 100 at its 15 min slope (capped at 6 h)",
         ),
-        # Time to the exhaustion level itself, at a short and a long slope: the label asks "95 % within 30 min",
-        # and a ratio is what trees approximate worst from headroom and slope apart (measured: +0.02 F1).
+        # Time to the exhaustion level itself, at a short and a long slope: the label asks "95 % within
+        # 30 min", and a ratio is what trees approximate worst from headroom and slope apart.
         *(
             FeatureSpec(
                 f"{r}_time_to_95_{m}m",
