@@ -9,6 +9,7 @@ A control plane that wants no MLflow at all can ship the bundle directory and ca
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -27,10 +28,23 @@ BUNDLE_ARTIFACT = "bundle"
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    # MLflow warns about its own type hints on import; that is noise for a caller of this package.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    """Import and use MLflow without its import-time noise and without PySpark.
+
+    MLflow warns about its own type hints on import: noise for a caller of this package. And
+    ``mlflow.types.schema`` imports ``pyspark`` whenever it is installed (for Spark ML vector types that a
+    serving bundle never has), which would load Spark's Python package into the control plane. While MLflow
+    is first imported here, ``pyspark`` reads as absent; a process that already imported it keeps it.
+    """
+    hide = "pyspark" not in sys.modules
+    if hide:
+        sys.modules["pyspark"] = None  # type: ignore[assignment]  # the import system's "not installed"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        if hide and sys.modules.get("pyspark", 0) is None:
+            del sys.modules["pyspark"]
 
 
 def resolve_version(tracking_uri: str, name: str, alias: str = "champion") -> str:

@@ -115,6 +115,34 @@ def test_serving_by_alias_matches_training(pipeline: Pipeline, tmp_path: Path):
     np.testing.assert_allclose(predictor.predict(x), apply_calibration(fit.calibration, fit.model.predict(x)))
 
 
+_FRESH_LOAD = """
+import sys
+from analytics.serving import load_registered
+predictor = load_registered(sys.argv[1], sys.argv[2], "champion", dst=sys.argv[3])
+print(len(predictor.feature_names), "pyspark" in sys.modules)
+"""
+
+
+def test_a_fresh_process_loads_the_champion_without_spark_or_litter(pipeline: Pipeline, tmp_path: Path):
+    # What the control plane does at start: a new process, its own working directory. MLflow's default
+    # store would leave ./mlflow.db there (seen with a store made by `cloudsense train`).
+    import subprocess
+    import sys
+
+    from analytics.features import FEATURE_NAMES
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    settings = pipeline.settings
+    args = [settings.mlflow_tracking_uri(), settings.mlflow.model_name, str(tmp_path / "model")]
+    done = subprocess.run(
+        [sys.executable, "-c", _FRESH_LOAD, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == [str(len(FEATURE_NAMES)), "False"]
+    assert list(cwd.iterdir()) == []
+
+
 def test_no_feature_uses_the_future(pipeline: Pipeline, spark):
     """Features recomputed on a truncated history equal the full run's features up to the cut."""
     from analytics.etl import build_feature_frame
