@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
 import signal
 import sys
 import uuid
@@ -134,7 +135,9 @@ def _run_uvicorn(settings: Settings, server: ServerSettings) -> None:
         log_config=None,
         timeout_keep_alive=server.keep_alive_seconds,
     )
-    if server.workers > 1:  # each worker builds its app from the environment
+    if server.workers > 1:  # each worker builds its app from the environment: hand it the CLI's overrides
+        if not settings.scheduler.enabled:
+            os.environ["CLOUDSENSE_SCHEDULER__ENABLED"] = "false"
         run("controlplane.app:create_app", factory=True, workers=server.workers)
     else:
         run(create_app(settings))

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 from controlplane.db.models import telemetry
 from controlplane.db.session import Database
 from controlplane.domain.telemetry.partitions import partition_name
-from controlplane.settings import DatabaseSettings
+from controlplane.settings import DatabaseSettings, SchedulerSettings
 
 pytestmark = pytest.mark.slow
 
@@ -169,6 +169,49 @@ async def test_serve_process_on_postgres_ingests_over_loopback(tmp_path: Path) -
                         raise AssertionError("today's partition was never created")
             finally:
                 await database.dispose()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), 60)
+            log.close()
+        assert code == 0, (tmp_path / "serve.log").read_text()[-3000:]
+
+
+async def _leader_locks(url: str) -> int:
+    """Holders of the scheduler's leader lock (a bigint advisory lock: high and low 32 bits, objsubid 1)."""
+    key = SchedulerSettings().leader_lock_key
+    database = Database(DatabaseSettings(url=url))
+    try:
+        async with database.session_scope() as session:
+            query = text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON l.database = d.oid "
+                "WHERE l.locktype = 'advisory' AND d.datname = current_database() AND l.granted "
+                "AND l.classid::bigint = :high AND l.objid::bigint = :low AND l.objsubid = 1"
+            )
+            return int(await session.scalar(query, {"high": key >> 32, "low": key & 0xFFFFFFFF}) or 0)
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("scheduler", [True, False], ids=["scheduler", "no-scheduler"])
+async def test_serve_with_workers_keeps_the_cli_options(tmp_path: Path, scheduler: bool) -> None:
+    # Each uvicorn worker builds its app from the environment; --no-scheduler used to be lost on the way.
+    async with throwaway_database_async("cloudsense_workers") as url:
+        port = free_port()
+        args = ["serve", "--port", str(port), "--workers", "2", *([] if scheduler else ["--no-scheduler"])]
+        log = (tmp_path / "serve.log").open("wb")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cloudsense", *args, env=cli_env(url), stdout=log, stderr=log
+        )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+                await wait_healthy(http, process)
+            # The leader holds the advisory lock from its first election, right after start.
+            for _ in range(100):
+                locks = await _leader_locks(url)
+                if locks:
+                    break
+                await asyncio.sleep(0.1)
+            assert locks == (1 if scheduler else 0), (tmp_path / "serve.log").read_text()[-3000:]
         finally:
             process.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(process.wait(), 60)
