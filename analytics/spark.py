@@ -144,6 +144,9 @@ def create_spark_session(
         .config("spark.driver.extraJavaOptions", f"{_JVM_OPTIONS} -Dlog4j.configurationFile={_log4j_file()}")
         .config("spark.executor.extraJavaOptions", _JVM_OPTIONS)
         .config("spark.sql.parquet.compression.codec", "zstd")
+        # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark refuses to read otherwise; as
+        # a long it is then recognised as nanoseconds by the ETL (analytics.etl.quality).
+        .config("spark.sql.legacy.parquet.nanosAsLong", "true")
     )
     for key, value in settings.conf.items():
         builder = builder.config(key, value)

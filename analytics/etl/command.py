@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input",
         required=True,
-        help="a telemetry lake (LAKE/telemetry/date=.../*.parquet) or one Parquet file or directory in the "
-        "canonical schema (host_id, timestamp in epoch seconds, any metric columns)",
+        help="a telemetry lake (LAKE/telemetry/date=.../*.parquet), a Parquet file or directory, or a CSV "
+        "file with a header row, in the canonical schema (host_id; timestamp as a timestamp type, ISO-8601 "
+        "text or epoch s/ms/us/ns; any metric columns, utilisation in percent)",
     )
     parser.add_argument(
         "--output", required=True, help="the FEATURES directory to write (replaced atomically)"

@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from agent.wire import METRIC_NAMES
 from analytics.etl.labels import LabelPlan, label_columns
 from analytics.etl.options import EtlOptions, choose_step
-from analytics.etl.quality import conform, flag, profile, read_input, valid_rows
+from analytics.etl.quality import EtlInputError, conform, flag, profile, read_input, valid_rows
 from analytics.etl.report import QualityReport
 from analytics.etl.resample import FILLED, GAP, bucketed, to_grid
 from analytics.features import FEATURE_NAMES, FEATURE_SET_DIGEST, FEATURE_SET_VERSION, FEATURES
@@ -106,7 +106,9 @@ def build_feature_frame(
     conformed, report.missing_metrics, report.ignored_columns = conform(raw)
     now = opts.now if opts.now is not None else int(time.time())
     flagged = flag(conformed, opts, now)
-    time_range = profile(flagged, report) or (0, 0)
+    time_range = profile(flagged, report)
+    if time_range is None:
+        raise EtlInputError(_nothing_usable(report))
     chosen = step_seconds or opts.step_seconds
     step = chosen or choose_step(report.median_interval_seconds)
     report.step_seconds, report.step_source = step, ("option" if chosen else "auto")
@@ -134,6 +136,42 @@ def build_feature_frame(
 _HELPERS = ("_prev_ts", "_prev_filled")
 
 
+def _nothing_usable(report: QualityReport) -> str:
+    """Why no row is left, and the likeliest fix."""
+    where = f" in {report.input}" if report.input else ""
+    if report.rows_read == 0:
+        return f"no rows{where}"
+    reasons = ", ".join(f"{k}={v:,}" for k, v in report.dropped.items() if v)
+    text = f"no usable rows{where}: all {report.rows_read:,} rows were dropped ({reasons})"
+    if report.dropped.get("invalid_timestamp") or report.dropped.get("future_timestamp"):
+        text += (
+            "; timestamps must be epoch seconds, milliseconds, microseconds or nanoseconds (told apart by "
+            "size), a timestamp type or ISO-8601 text, between 2000 and now"
+        )
+    return text
+
+
+def _warnings(report: QualityReport, label: LabelSettings, largest: dict[str, float | None]) -> list[str]:
+    """What looks wrong with the input although no rule dropped it."""
+    out = []
+    absent = [r for r in label.resources if r in report.missing_metrics]
+    if label.resources and len(absent) == len(label.resources):
+        out.append(
+            f"the input has none of the labelled resources ({', '.join(label.resources)}): no row can be "
+            "labelled, so nothing can be trained or scored"
+        )
+    fractions = {r: largest.get(r) for r in label.resources}
+    fractions = {r: top for r, top in fractions.items() if top is not None and 0 < top <= 1.0}
+    if fractions:
+        listed = ", ".join(f"{r} (largest {top:.4g})" for r, top in fractions.items())
+        out.append(
+            f"{listed} never exceed 1.0: utilisation is read in percent (0-100); if these are fractions "
+            f"(0-1), multiply them by 100, or no row will ever reach the {label.threshold_percent:g} % "
+            "exhaustion threshold"
+        )
+    return out
+
+
 def _output_helpers() -> list[Column]:
     """The previous output row's timestamp and ``filled`` flag (gap rows skipped): running frames, O(1)."""
     before = Window.partitionBy("host_id").orderBy("timestamp").rowsBetween(Window.unboundedPreceding, -1)
@@ -159,6 +197,7 @@ def _output_counts(featured: FeaturedFrame, label: LabelSettings) -> list[Column
         F.max(F.when(interval > step, interval)).alias("longest"),
         *[F.avg(F.col(m).isNull().cast("double")).alias(f"null_{m}") for m in METRIC_NAMES],
         *[F.avg(F.col(c).cast("double")).alias(f"rate_{c}") for c in _rate_columns(label)],
+        *[F.max(r).alias(f"max_{r}") for r in label.resources],
     ]
 
 
@@ -178,6 +217,7 @@ def _record_output(featured: FeaturedFrame, label: LabelSettings, row: dict[str,
     report.rows_merged = report.rows_kept - report.buckets
     report.null_rates = {m: round(float(row[f"null_{m}"] or 0.0), 6) for m in METRIC_NAMES}
     report.label_rates = {c: round(float(row[f"rate_{c}"] or 0.0), 6) for c in _rate_columns(label)}
+    report.warnings = _warnings(report, label, {r: row[f"max_{r}"] for r in label.resources})
 
 
 def _feature_set(featured: FeaturedFrame, label: LabelSettings, input_path: str) -> dict[str, Any]:

@@ -2,9 +2,16 @@
 
 Rules (each counted in the :class:`~analytics.etl.report.QualityReport`):
 
-* **Schema.** ``host_id`` → string, ``timestamp`` → epoch seconds (long; a Spark timestamp is converted, a
-  fractional one floored), every metric of ``agent.wire.METRIC_NAMES`` → double. Missing metric columns are
+* **Input.** A lake (``PATH/telemetry/date=...``), Parquet files, or CSV files with a header row
+  (``.csv``, ``.csv.gz``; every field is read as text and converted as below). Anything else is refused with
+  a clear error.
+* **Schema.** ``host_id`` → string, ``timestamp`` → epoch seconds (long), every metric of
+  ``agent.wire.METRIC_NAMES`` → double (text that is not a number → missing). Missing metric columns are
   added as missing; other columns are ignored (and listed).
+* **Timestamp units.** A timestamp type (Parquet's, nanoseconds included) or an ISO-8601 text is
+  converted. A number is read by its magnitude, row by row: below 10^11 seconds, then milliseconds,
+  microseconds, and from 10^17 nanoseconds (the ranges of the years 2000-5000 in each unit are far apart, so
+  no valid time is misread); fractions are floored. Rows converted from each unit are counted.
 * **Rows dropped** (reason): no host or timestamp (``missing_key``); timestamp before 2000
   (``invalid_timestamp``: a unit or clock error); stamped beyond the tolerance ahead of the ETL's clock
   (``future_timestamp``); no metric value left (``no_metrics``); the same host and timestamp as an earlier
@@ -37,9 +44,27 @@ if TYPE_CHECKING:
     from analytics.etl.options import EtlOptions
     from analytics.etl.report import QualityReport
 
-__all__ = ["ARRIVAL", "EtlInputError", "conform", "flag", "profile", "read_input", "valid_rows"]
+__all__ = [
+    "ARRIVAL",
+    "TIMESTAMP_UNITS",
+    "EtlInputError",
+    "conform",
+    "flag",
+    "profile",
+    "read_input",
+    "valid_rows",
+]
 
 ARRIVAL = "_arrival"
+TIMESTAMP_UNITS: tuple[str, ...] = ("s", "ms", "us", "ns")
+"""Units a numeric timestamp is read in, by magnitude (see the module docstring)."""
+_UNIT = "_ts_unit"
+_UNIT_FLOORS = (1e11, 1e14, 1e17)
+"""Smallest magnitude read as milliseconds, microseconds, nanoseconds."""
+_UNIT_LIMIT = 1e20
+"""From here on a number is no time in any unit (the row is dropped as ``invalid_timestamp``)."""
+_CSV_SUFFIXES = (".csv", ".csv.gz")
+_PARQUET_MAGIC = b"PAR1"
 DROP = "_drop"
 VALID = "_valid"
 _NONFINITE, _NEGATIVE, _CLIPPED = "_nf_mask", "_neg_mask", "_clip_mask"
@@ -51,17 +76,43 @@ class EtlInputError(ValueError):
 
 
 def read_input(spark: SparkSession, path: str) -> DataFrame:
-    """Read a telemetry lake (``PATH/telemetry/date=.../*.parquet``) or one Parquet file or directory.
+    """Read a telemetry lake (``PATH/telemetry/date=.../*.parquet``), Parquet files or CSV files.
 
     Raises:
-        EtlInputError: A local path that does not exist.
+        EtlInputError: A local path that does not exist, or a local file that is neither Parquet nor CSV.
     """
     local = Path(path)
     if "://" not in path and not local.exists():
         raise EtlInputError(f"input {path} does not exist")
     if (local / "telemetry").is_dir():
         path = str(local / "telemetry")
+    if _input_format(path) == "csv":
+        # Text only (no schema inference, which would cost a pass over the data): conform converts it.
+        return spark.read.option("header", "true").option("mode", "PERMISSIVE").csv(path)
     return spark.read.option("mergeSchema", "true").parquet(path)
+
+
+def _input_format(path: str) -> str:
+    """``csv`` or ``parquet``: by suffix, and for a local file by its magic bytes."""
+    local = Path(path)
+    if "://" in path:
+        return "csv" if path.lower().endswith(_CSV_SUFFIXES) else "parquet"
+    if local.is_dir():
+        names = [
+            p.name.lower() for p in local.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
+        ]
+        csv = any(n.endswith(_CSV_SUFFIXES) for n in names)
+        return "csv" if csv and not any(n.endswith(".parquet") for n in names) else "parquet"
+    if local.name.lower().endswith(_CSV_SUFFIXES):
+        return "csv"
+    with local.open("rb") as fh:
+        magic = fh.read(len(_PARQUET_MAGIC))
+    if magic != _PARQUET_MAGIC:
+        raise EtlInputError(
+            f"input {path} is not a Parquet file (it does not start with PAR1) and its name does not end in "
+            f"{' or '.join(_CSV_SUFFIXES)}; give Parquet or CSV with a header row"
+        )
+    return "parquet"
 
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/*")
@@ -79,7 +130,7 @@ def _arrival(raw: DataFrame) -> Column:
         files = sorted({_SCHEME.sub("", f) for f in raw.inputFiles()})
     except Exception:  # noqa: BLE001 - not a file scan
         files = []
-    if not 1 < len(files) <= _MAX_RANKED_FILES:
+    if not 1 < len(files) <= _MAX_RANKED_FILES or not _has_row_index(raw):
         return F.monotonically_increasing_id()
     ranks = F.create_map(*chain.from_iterable((F.lit(f), F.lit(i)) for i, f in enumerate(files)))
     path = F.regexp_replace(F.col("_metadata.file_path"), _SCHEME.pattern, "")
@@ -87,14 +138,51 @@ def _arrival(raw: DataFrame) -> Column:
     return rank.cast("long") * F.lit(1 << 40) + F.col("_metadata.row_index")
 
 
-def _timestamp_seconds(raw: DataFrame) -> Column:
+def _has_row_index(raw: DataFrame) -> bool:
+    """Whether the source gives each row's position in its file (Parquet does, CSV does not)."""
+    try:
+        raw.select(F.col("_metadata.row_index")).schema  # noqa: B018 - analysis only, no job
+    except Exception:  # noqa: BLE001 - AnalysisException: no such field
+        return False
+    return True
+
+
+def _epoch(number: Column, whole: Column | None = None) -> tuple[Column, Column]:
+    """Epoch seconds from a number in seconds, ms, µs or ns (by magnitude), and the unit's index.
+
+    ``whole`` is the same number as a long where it is one: it is divided exactly (a double holds nanoseconds
+    only to about 256 ns, which can tip the floor into the next second).
+    """
+    size = F.abs(number)
+    unit = F.lit(0)
+    for index, floor in enumerate(_UNIT_FLOORS, start=1):
+        unit = F.when(size >= floor, F.lit(index)).otherwise(unit)
+    divisor = F.lit(1).cast("long")
+    for index, value in ((1, 10**3), (2, 10**6), (3, 10**9)):
+        divisor = F.when(unit == index, F.lit(value).cast("long")).otherwise(divisor)
+    seconds = F.when(size >= _UNIT_LIMIT, F.lit(0)).otherwise(F.floor(number / divisor))
+    if whole is not None:
+        # whole - (whole mod divisor) is an exact multiple of the divisor, and such a multiple (before 2115)
+        # is exact as a double too, so the quotient is the exact floor.
+        floored = (whole - F.pmod(whole, divisor)) / divisor
+        seconds = F.when(whole.isNotNull(), floored).otherwise(seconds)
+    return seconds.cast("long"), F.when(number.isNotNull(), unit).cast("byte")
+
+
+def _timestamp_seconds(raw: DataFrame) -> tuple[Column, Column]:
+    """The timestamp in epoch seconds and the unit it was given in (null for timestamp types and texts)."""
     dtype = raw.schema["timestamp"].dataType
     col = F.col("timestamp")
+    none = F.lit(None).cast("byte")
     if isinstance(dtype, T.TimestampType | T.TimestampNTZType | T.DateType):
-        return F.unix_timestamp(col.cast("timestamp")).cast("long")
-    if isinstance(dtype, T.IntegralType):
-        return col.cast("long")
-    return F.floor(col.cast("double")).cast("long")
+        return F.unix_timestamp(col.cast("timestamp")).cast("long"), none
+    if isinstance(dtype, T.StringType):
+        text = F.trim(col)
+        number = text.try_cast("double")
+        seconds, unit = _epoch(number, text.try_cast("long"))
+        parsed = F.unix_timestamp(text.try_cast("timestamp")).cast("long")
+        return F.when(number.isNotNull(), seconds).otherwise(parsed), unit
+    return _epoch(col.cast("double"), col.cast("long") if isinstance(dtype, T.IntegralType) else None)
 
 
 def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
@@ -104,7 +192,8 @@ def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
         raw: Any frame with ``host_id`` and ``timestamp``.
 
     Returns:
-        (``host_id``, ``timestamp``, metrics as raw doubles, arrival order), the metrics that were absent, and
+        (``host_id``, ``timestamp``, metrics as raw doubles, arrival order, timestamp unit), the metrics that
+        were absent, and
         the ignored columns.
 
     Raises:
@@ -115,15 +204,18 @@ def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
         raise EtlInputError(f"input lacks required column(s) {absent_keys}; it has {raw.columns}")
     missing = [m for m in METRIC_NAMES if m not in raw.columns]
     ignored = [c for c in raw.columns if c not in (*_KEYS, *METRIC_NAMES)]
+    # try_cast: under ANSI mode a plain cast of a text that is not a number fails the whole job.
     metrics = [
-        (F.col(m).cast("double") if m in raw.columns else F.lit(None).cast("double")).alias(m)
+        (F.col(m).try_cast("double") if m in raw.columns else F.lit(None).cast("double")).alias(m)
         for m in METRIC_NAMES
     ]
+    seconds, unit = _timestamp_seconds(raw)
     frame = raw.select(
         F.col("host_id").cast("string").alias("host_id"),
-        _timestamp_seconds(raw).alias("timestamp"),
+        seconds.alias("timestamp"),
         *metrics,
         _arrival(raw).alias(ARRIVAL),
+        unit.alias(_UNIT),
     )
     return frame, missing, ignored
 
@@ -146,8 +238,8 @@ def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
         now: The ETL's clock (epoch seconds).
 
     Returns:
-        ``host_id``, ``timestamp``, ``_arrival``, the cleaned metrics, ``_drop`` (reason or null) and three
-        per-metric bit masks (non-finite, negative, clipped).
+        ``host_id``, ``timestamp``, ``_arrival``, the cleaned metrics, ``_drop`` (reason or null), three
+        per-metric bit masks (non-finite, negative, clipped) and the timestamp's unit.
     """
     # Simple boolean expressions only: Spark inlines them into the filter of valid_rows, and a nested CASE
     # there costs several times the whole read.
@@ -181,6 +273,7 @@ def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
         _mask([nonfinite[m] for m in METRIC_NAMES]).alias(_NONFINITE),
         _mask([negative[m] for m in METRIC_NAMES]).alias(_NEGATIVE),
         _mask([clipped[m] for m in METRIC_NAMES]).alias(_CLIPPED),
+        _UNIT,
     )
 
 
@@ -201,7 +294,9 @@ def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None
     Returns:
         The smallest and largest valid timestamp, or ``None`` when no row is valid.
     """
-    keys = flagged.select("host_id", "timestamp", ARRIVAL, DROP, VALID, _NONFINITE, _NEGATIVE, _CLIPPED)
+    keys = flagged.select(
+        "host_id", "timestamp", ARRIVAL, DROP, VALID, _NONFINITE, _NEGATIVE, _CLIPPED, _UNIT
+    )
     ts, valid = F.col("timestamp"), F.col(VALID)
     # One sort, in the order the rows were read: out-of-order rows, and the intervals (between consecutive
     # rows that move forward in time; in a time-ordered input these are the intervals).
@@ -217,7 +312,7 @@ def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None
         F.least(F.when(valid & (ts > previous), ts - previous), F.lit(_MAX_INTERVAL)).alias("_interval"),
     )
     checked = back.select("*", F.max(F.col("_back").isNotNull()).over(whole_host).alias("_host_back"))
-    groups = checked.groupBy(DROP, _NONFINITE, _NEGATIVE, _CLIPPED, "_interval").agg(
+    groups = checked.groupBy(DROP, _NONFINITE, _NEGATIVE, _CLIPPED, _UNIT, "_interval").agg(
         F.count(F.lit(1)).alias("n"),
         F.count("_back").alias("back_rows"),
         F.max("_back").alias("back_max"),
@@ -238,9 +333,12 @@ def _decode(rows: list[Any], report: QualityReport) -> None:
     negative = dict.fromkeys(METRIC_NAMES, 0)
     clipped = dict.fromkeys(UTILISATION_METRICS, 0)
     intervals: dict[int, int] = {}
+    units = dict.fromkeys(TIMESTAMP_UNITS, 0)
     for row in rows:
         n = int(row["n"])
         report.rows_read += n
+        if row[_UNIT] is not None:
+            units[TIMESTAMP_UNITS[row[_UNIT]]] += n
         if row[DROP] is not None:
             dropped[row[DROP]] += n
         kept = row[DROP] is None
@@ -258,6 +356,7 @@ def _decode(rows: list[Any], report: QualityReport) -> None:
     report.rows_kept = report.rows_read - sum(dropped.values())
     report.non_finite_nulled, report.negative_nulled, report.clipped_above_100 = nonfinite, negative, clipped
     report.median_interval_seconds = _median(intervals)
+    report.timestamp_units = {u: n for u, n in units.items() if u != "s" and n}
 
 
 def _median(histogram: dict[int, int]) -> float | None:

@@ -38,6 +38,9 @@ class QualityReport:
     """Per metric: negative values made missing (every metric is >= 0; the row is kept)."""
     clipped_above_100: dict[str, int] = field(default_factory=dict)
     """Per utilisation metric: values above 100 % clipped to 100 (container metrics exceed 100 %)."""
+    timestamp_units: dict[str, int] = field(default_factory=dict)
+    """Rows whose numeric timestamp was read as milliseconds, microseconds or nanoseconds (``ms``, ``us``,
+    ``ns``) and converted to seconds; seconds are not listed."""
     missing_metrics: list[str] = field(default_factory=list)
     """Metric columns absent from the input (added as missing)."""
     ignored_columns: list[str] = field(default_factory=list)
@@ -80,6 +83,8 @@ class QualityReport:
     """Per metric: share of output rows where it is missing."""
     label_rates: dict[str, float] = field(default_factory=dict)
     """Per label column (``label``, ``label_<r>``, ``exhausted``...): share of output rows equal to 1."""
+    warnings: list[str] = field(default_factory=list)
+    """What looks wrong with the input although no rule drops it (utilisation given as a fraction, say)."""
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     """When the report was made (UTC)."""
 
@@ -108,6 +113,9 @@ class QualityReport:
             shown = {k: v for k, v in counts.items() if v}
             if shown:
                 lines.append(f"{title:<17}" + "  ".join(f"{k}={v:,}" for k, v in shown.items()))
+        if self.timestamp_units:
+            units = "  ".join(f"{_UNIT_NAMES.get(u, u)}={n:,}" for u, n in self.timestamp_units.items())
+            lines.append(f"timestamps       converted to seconds from {units}")
         if self.missing_metrics:
             lines.append(f"missing metrics  {', '.join(self.missing_metrics)}")
         lines += [
@@ -125,7 +133,11 @@ class QualityReport:
             lines.append("null rates       " + "  ".join(f"{k}={v:.1%}" for k, v in self.null_rates.items()))
         if self.label_rates:
             lines.append("label rates      " + "  ".join(f"{k}={v:.2%}" for k, v in self.label_rates.items()))
+        lines += [f"WARNING          {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+_UNIT_NAMES = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 
 
 def _fmt(value: float | None) -> str:

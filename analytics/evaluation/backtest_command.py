@@ -24,7 +24,13 @@ import structlog
 
 from analytics.evaluation.baselines import BASELINES
 from analytics.evaluation.plots import write_plots
-from analytics.evaluation.report import make_console, print_breakdown, print_table, write_json
+from analytics.evaluation.report import (
+    make_console,
+    print_breakdown,
+    print_quality,
+    print_table,
+    write_json,
+)
 from analytics.training.pipeline import TrainResult, train_and_evaluate, untrained_metrics
 from analytics.training.split import Scheme, SplitError, split_features
 
@@ -41,7 +47,12 @@ PREDICTORS = ("lightgbm", "random_forest", *BASELINES)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cloudsense backtest``."""
-    parser.add_argument("--dataset", required=True, type=Path, help="Parquet file in the canonical schema")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        type=Path,
+        help="Parquet or CSV file (or directory) in the canonical schema",
+    )
     parser.add_argument(
         "--json", type=Path, default=None, help="write the table as JSON (one object per predictor)"
     )
@@ -114,10 +125,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     seed = settings.training.seed if args.seed is None else args.seed
     with tempfile.TemporaryDirectory(prefix="cloudsense-backtest-") as tmp:
         try:
-            data = featurize(args.dataset, settings, Path(tmp), step_seconds=args.step, master=args.master)
+            featured = featurize(
+                args.dataset, settings, Path(tmp), step_seconds=args.step, master=args.master
+            )
         except DatasetError as exc:
             console.print(f"[red]cannot backtest[/]: {exc}")
             return 2
+    data = featured.data
+    print_quality(console, featured.report)
     console.print(f"{args.dataset.name}: {_summary(data)}")
     result = backtest(
         data, settings, scheme=args.split, trials=args.trials or 10, timeout=args.timeout, seed=seed

@@ -18,7 +18,13 @@ import structlog
 
 from analytics.evaluation.baselines import static_threshold_score, trend_score
 from analytics.evaluation.plots import write_plots
-from analytics.evaluation.report import make_console, print_breakdown, print_table, write_json
+from analytics.evaluation.report import (
+    make_console,
+    print_breakdown,
+    print_quality,
+    print_table,
+    write_json,
+)
 from analytics.evaluation.scoring import Evaluation, baseline_output, evaluate, model_output
 
 if TYPE_CHECKING:
@@ -33,7 +39,12 @@ log = structlog.get_logger()
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cloudsense evaluate``."""
-    parser.add_argument("--dataset", required=True, type=Path, help="Parquet file in the canonical schema")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        type=Path,
+        help="Parquet or CSV file (or directory) in the canonical schema",
+    )
     parser.add_argument(
         "--model",
         default="champion",
@@ -112,12 +123,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"label": label})
     with tempfile.TemporaryDirectory(prefix="cloudsense-evaluate-") as tmp:
         try:
-            data = featurize(
+            featured = featurize(
                 args.dataset, settings, Path(tmp), step_seconds=spec.step_seconds, master=args.master
             )
         except DatasetError as exc:
             console.print(f"[red]cannot evaluate[/]: {exc}")
             return 2
+    data = featured.data
+    print_quality(console, featured.report)
     if data.feature_set_version != spec.feature_set_version:
         console.print(
             f"[red]feature set mismatch[/]: the model was trained on version {spec.feature_set_version!r}, "

@@ -1,7 +1,8 @@
-"""Turn any fleet's dataset (one Parquet file, canonical schema) into features and labels via the Spark ETL.
+"""Turn any fleet's dataset (Parquet or CSV, canonical schema) into features and labels via the Spark ETL.
 
-A dataset is ``host_id``, ``timestamp`` (epoch seconds, or a timestamp type) and any of the metric columns
-of ``agent.wire.METRIC_NAMES``; other columns (a dataset's own labels, say) are ignored: labels are derived
+A dataset is ``host_id``, ``timestamp`` (epoch seconds, ms, µs or ns, a timestamp type or ISO-8601 text) and
+any of the metric columns of ``agent.wire.METRIC_NAMES``; other columns (a dataset's own labels, say) are
+ignored: labels are derived
 from the telemetry, exactly as for training. The ETL (``analytics.etl.run_etl``) does the data quality,
 resampling, features and labels: the same code path as training, so the model sees the features it was
 trained on.
@@ -9,6 +10,7 @@ trained on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
@@ -18,15 +20,26 @@ from analytics.training.data import FeatureData, load_features
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from analytics.etl.report import QualityReport
     from analytics.settings import Settings
 
-__all__ = ["DatasetError", "featurize"]
+__all__ = ["DatasetError", "Featurized", "featurize"]
 
 log = structlog.get_logger()
 
 
 class DatasetError(ValueError):
     """The dataset cannot be used (no such file, missing key columns, no rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Featurized:
+    """A featured dataset and the ETL's report on it."""
+
+    data: FeatureData
+    """The featured, labelled rows."""
+    report: QualityReport
+    """What the data-quality checks and the resampling did (print ``report.summary()`` for people)."""
 
 
 def featurize(
@@ -36,7 +49,7 @@ def featurize(
     *,
     step_seconds: int | None = None,
     master: str | None = None,
-) -> FeatureData:
+) -> Featurized:
     """Run the Spark ETL on a dataset and load the featured, labelled rows.
 
     Args:
@@ -47,7 +60,7 @@ def featurize(
         master: Spark master override.
 
     Returns:
-        The featured dataset.
+        The featured dataset and the quality report.
 
     Raises:
         DatasetError: The ETL refused the input, or it produced no rows.
@@ -63,4 +76,4 @@ def featurize(
     except (EtlInputError, FileNotFoundError) as exc:
         raise DatasetError(str(exc)) from exc
     log.info("dataset_featurized", path=str(dataset), rows=len(data.frame), step_seconds=report.step_seconds)
-    return data
+    return Featurized(data, report)

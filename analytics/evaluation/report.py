@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from analytics.etl.report import QualityReport
+
 __all__ = [
     "COLUMNS",
     "HEADERS",
@@ -80,6 +82,14 @@ def rich_table(table: Mapping[str, Mapping[str, Any]], title: str) -> Table:
     for name, metrics in table.items():
         out.add_row(name, *(_cell(k, metrics.get(k)) for k in COLUMNS))
     return out
+
+
+def print_quality(console: Console, report: QualityReport) -> None:
+    """The ETL's data-quality summary of a dataset, its warnings in yellow (read them before the table)."""
+    for line in report.summary().splitlines():
+        console.print(
+            line, markup=False, highlight=False, style="yellow" if line.startswith("WARNING") else None
+        )
 
 
 def print_table(console: Console, table: Mapping[str, Mapping[str, Any]], title: str) -> None:

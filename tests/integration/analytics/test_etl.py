@@ -17,7 +17,7 @@ from shared_data import dataset
 
 from analytics.cli import main as analytics_main
 from analytics.etl import FEATURE_SET_FILE, QUALITY_REPORT_FILE, run_etl
-from analytics.features import FEATURE_NAMES, FEATURE_SET_VERSION
+from analytics.features import FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES
 from analytics.settings import Settings
 
 pytestmark = pytest.mark.spark
@@ -99,6 +99,94 @@ def test_unusable_input_is_a_clear_error_and_leaves_nothing(spark, tmp_path, cap
     assert analytics_main(["etl", "--input", str(tmp_path / "nohost.parquet"), "--output", str(out)]) == 2
     assert "host_id" in capsys.readouterr().err
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["nohost.parquet"]
+
+
+def test_no_usable_row_or_no_telemetry_file_is_a_clear_error(spark, tmp_path, capsys):
+    out = tmp_path / "features"
+    source = tmp_path / "fleet.parquet"
+    table = pq.read_table(small_fleet(source, hosts=1, days=0.1))
+    # 1990 in seconds: every row is dropped, and the error says why and what a timestamp must be
+    idx = table.column_names.index("timestamp")
+    pq.write_table(table.set_column(idx, "timestamp", pa.compute.subtract(table["timestamp"], 10**9)), source)
+    assert analytics_main(["etl", "--input", str(source), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no usable rows" in err and "invalid_timestamp=144" in err and "epoch seconds, milliseconds" in err
+    junk = tmp_path / "fleet.bin"
+    junk.write_bytes(b"\x00garbage" * 100)
+    assert analytics_main(["etl", "--input", str(junk), "--output", str(out)]) == 2
+    assert "is not a Parquet file" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _as_units(source: Path, tmp_path: Path) -> dict[str, Path]:
+    """The same telemetry as real fleets' exports spell it: other timestamp units, types and formats."""
+    import pandas as pd
+
+    frame = pd.read_parquet(source)
+    seconds = frame["timestamp"]
+    variants = {
+        "ms": frame.assign(timestamp=seconds * 1000),
+        "us_float": frame.assign(timestamp=seconds.astype(float) * 1e6),
+        "ns_datetime": frame.assign(timestamp=pd.to_datetime(seconds, unit="s")),  # TIMESTAMP(NANOS)
+    }
+    paths = {}
+    for name, variant in variants.items():
+        paths[name] = tmp_path / f"{name}.parquet"
+        variant.to_parquet(paths[name], index=False)
+    # CSV: ISO-8601 times, an unparsable value and an empty field (both: missing), a header row
+    text = frame.assign(timestamp=pd.to_datetime(seconds, unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    text = text.astype({"load1": object})
+    text.loc[5, "load1"], text.loc[6, "load1"] = "n/a", None
+    paths["csv_iso"] = tmp_path / "iso.csv"
+    text.to_csv(paths["csv_iso"], index=False)
+    return paths
+
+
+def test_timestamps_in_any_unit_type_or_text_and_csv_give_the_same_features(spark, tmp_path):
+    import pandas as pd
+
+    source = small_fleet(tmp_path / "fleet.parquet", hosts=2, days=0.3)
+    expected_report = run_etl(spark, source, tmp_path / "seconds", Settings())
+    assert expected_report.timestamp_units == {} and expected_report.warnings == []
+    columns = ["host_id", "timestamp", *FEATURE_NAMES, "label"]
+    expected = read_output(tmp_path / "seconds").to_pandas()[columns]
+    expected = expected.sort_values(["host_id", "timestamp"]).reset_index(drop=True)
+    for name, path in _as_units(source, tmp_path).items():
+        report = run_etl(spark, path, tmp_path / name, Settings())
+        assert report.rows_read == report.output_rows == expected_report.rows_read, name
+        unit = {"ms": "ms", "us_float": "us", "ns_datetime": "ns"}.get(name)
+        assert report.timestamp_units == ({unit: report.rows_read} if unit else {}), name
+        got = read_output(tmp_path / name).to_pandas()[columns]
+        got = got.sort_values(["host_id", "timestamp"]).reset_index(drop=True)
+        want = expected.copy()
+        if name == "csv_iso":  # the two load1 values made missing are carried forward from the row before
+            assert got.loc[[5, 6], "load1"].tolist() == [want.loc[4, "load1"]] * 2
+            reads_load1 = [f.name for f in FEATURES if "load1" in f.inputs]
+            want.loc[[5, 6], reads_load1] = got.loc[[5, 6], reads_load1]
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, atol=1e-9, obj=name)
+
+
+def test_utilisation_given_as_fractions_is_warned_about(spark, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_parquet(small_fleet(tmp_path / "fleet.parquet", hosts=1, days=0.2))
+    for r in ("cpu_util", "mem_util", "disk_util"):
+        frame[r] = frame[r] / 100
+    frame.to_parquet(tmp_path / "fractions.parquet", index=False)
+    report = run_etl(spark, tmp_path / "fractions.parquet", tmp_path / "features", Settings())
+    assert report.label_rates["label"] == 0.0
+    (warning,) = report.warnings
+    assert (
+        warning.startswith("cpu_util (largest 1), mem_util (largest 0.") and "multiply them by 100" in warning
+    )
+    assert "WARNING          cpu_util" in report.summary()
+    only_network = frame[["host_id", "timestamp", "network_in"]]
+    only_network.to_parquet(tmp_path / "network.parquet", index=False)
+    report = run_etl(spark, tmp_path / "network.parquet", tmp_path / "features", Settings())
+    assert report.warnings == [
+        "the input has none of the labelled resources (cpu_util, mem_util, disk_util): no row can be "
+        "labelled, so nothing can be trained or scored"
+    ]
 
 
 def test_a_failed_run_keeps_the_previous_output(spark, tmp_path, monkeypatch):

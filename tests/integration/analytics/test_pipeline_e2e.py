@@ -165,18 +165,24 @@ def test_no_feature_uses_the_future(pipeline: Pipeline, spark):
     pd.testing.assert_frame_equal(full, part, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark):
+def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, capsys):
     from analytics.evaluation import evaluate_command
     from analytics.generate.fleet import GenerateSpec, generate
 
     other = tmp_path / "other"
     generate(GenerateSpec(out=other, hosts=6, days=1.0, seed=11))
-    dataset = _lake_to_file(other, tmp_path / "other.parquet")
+    # as another fleet's export might be: CSV, timestamps in milliseconds
+    frame = pd.read_parquet(_lake_to_file(other, tmp_path / "other.parquet"))
+    dataset = tmp_path / "other.csv"
+    frame.assign(timestamp=frame["timestamp"] * 1000).to_csv(dataset, index=False)
     out = tmp_path / "table.json"
     args = argparse.Namespace(
         dataset=dataset, model="champion", json=out, plots=tmp_path / "plots", master=None
     )
     assert evaluate_command.run(args, pipeline.settings) == 0
+    printed = capsys.readouterr().out
+    assert f"rows read        {len(frame):,}" in printed
+    assert f"converted to seconds from milliseconds={len(frame):,}" in printed and "WARNING" not in printed
     table = json.loads(out.read_text())
     assert list(table) == ["lightgbm", "static_threshold", "predict_linear"]
     for metrics in table.values():

@@ -107,3 +107,33 @@ def test_a_lake_is_read_in_file_order_so_only_rows_really_out_of_order_are_count
     assert report.out_of_order_rows == 1
     assert report.max_backwards_seconds == 60 * (399 - 5)
     assert report.dropped["duplicate"] == 1
+
+
+@pytest.mark.parametrize("dtype", ["long", "double", "string"])
+def test_numeric_timestamps_are_read_by_magnitude(spark, dtype):
+    from analytics.etl.quality import TIMESTAMP_UNITS, conform
+
+    given = [T0, T0 * 1000 + 999, T0 * 10**6 + 999_999, T0 * 10**9 + 999_999_999, 10**21, None]
+    if dtype == "long":  # 10^21 is no long
+        given[4] = 10**18 * 9
+    if dtype == "double":
+        given = [float(v) if v is not None else None for v in given[:3]] + [T0 + 0.75, 1e21, None]
+    rows = [("a", None if v is None else (str(v) if dtype == "string" else v)) for v in given]
+    raw = spark.createDataFrame(rows, f"host_id string, timestamp {dtype}")
+    got = conform(raw)[0].select("timestamp", "_ts_unit").collect()
+    seconds = [r["timestamp"] for r in got]
+    units = [None if r["_ts_unit"] is None else TIMESTAMP_UNITS[r["_ts_unit"]] for r in got]
+    if dtype == "double":  # a fraction of a second is floored; past 10^20 no unit fits (dropped later)
+        assert seconds == [T0, T0, T0, T0, 0, None] and units == ["s", "ms", "us", "s", "ns", None]
+    else:  # nanoseconds divided exactly, not through a double
+        assert seconds[:4] == [T0, T0, T0, T0] and seconds[5] is None
+        assert seconds[4] == (9 * 10**9 if dtype == "long" else 0)
+        assert units == ["s", "ms", "us", "ns", "ns", None]
+
+
+def test_text_timestamps_may_be_iso_8601(spark):
+    from analytics.etl.quality import conform
+
+    rows = [("a", "2026-03-02T00:00:00Z"), ("a", " 2026-03-02 00:01:00 "), ("a", "yesterday"), ("a", "")]
+    got = conform(spark.createDataFrame(rows, "host_id string, timestamp string"))[0].collect()
+    assert [r["timestamp"] for r in got] == [T0, T0 + 60, None, None]
