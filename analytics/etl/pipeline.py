@@ -160,6 +160,13 @@ def _warnings(report: QualityReport, label: LabelSettings, largest: dict[str, fl
             f"the input has none of the labelled resources ({', '.join(label.resources)}): no row can be "
             "labelled, so nothing can be trained or scored"
         )
+    for r in label.resources:
+        clipped = report.clipped_above_100.get(r, 0)
+        if report.rows_kept and clipped > report.rows_kept / 2:
+            out.append(
+                f"{r} is above 100 in {clipped:,} of {report.rows_kept:,} rows (clipped to 100, so those "
+                "rows count as exhausted): utilisation is read in percent; is this column in another unit?"
+            )
     fractions = {r: largest.get(r) for r in label.resources}
     fractions = {r: top for r, top in fractions.items() if top is not None and 0 < top <= 1.0}
     if fractions:

@@ -166,7 +166,7 @@ def test_timestamps_in_any_unit_type_or_text_and_csv_give_the_same_features(spar
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, atol=1e-9, obj=name)
 
 
-def test_utilisation_given_as_fractions_is_warned_about(spark, tmp_path):
+def test_utilisation_in_another_unit_than_percent_is_warned_about(spark, tmp_path):
     import pandas as pd
 
     frame = pd.read_parquet(small_fleet(tmp_path / "fleet.parquet", hosts=1, days=0.2))
@@ -180,6 +180,13 @@ def test_utilisation_given_as_fractions_is_warned_about(spark, tmp_path):
         warning.startswith("cpu_util (largest 1), mem_util (largest 0.") and "multiply them by 100" in warning
     )
     assert "WARNING          cpu_util" in report.summary()
+    in_megabytes = frame.assign(mem_util=frame["mem_util"] * 1e5)  # memory used in MB, say
+    in_megabytes.to_parquet(tmp_path / "megabytes.parquet", index=False)
+    report = run_etl(spark, tmp_path / "megabytes.parquet", tmp_path / "features", Settings())
+    assert any(
+        w.startswith(f"mem_util is above 100 in {len(frame):,} of {len(frame):,} rows")
+        for w in report.warnings
+    )
     only_network = frame[["host_id", "timestamp", "network_in"]]
     only_network.to_parquet(tmp_path / "network.parquet", index=False)
     report = run_etl(spark, tmp_path / "network.parquet", tmp_path / "features", Settings())
