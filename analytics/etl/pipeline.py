@@ -122,7 +122,9 @@ def build_feature_frame(
     grid = with_inputs(grid)
     absent = [r for r in label.resources if r not in grid.columns]
     grid = grid.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
-    labelled = grid.select("*", *labels.stage1(), *_output_helpers()).select("*", *labels.stage2())
+    labelled = grid.select("*", *labels.stage1(), *_output_helpers()).select("*", *labels.durations())
+    labelled = labelled.select("*", *labels.stage2())
+    labelled = labelled.select("*", *labels.onsets())
     label_cols = label_columns(label.resources)
     labelled = labelled.select(*grid.columns, *_HELPERS, *labels.final())
     stage1 = labelled.select("*", *features.stage1()).select("*", *features.stage1b())
