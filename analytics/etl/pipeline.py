@@ -30,7 +30,16 @@ from pyspark.sql import functions as F
 from agent.wire import METRIC_NAMES
 from analytics.etl.labels import LabelPlan, label_columns
 from analytics.etl.options import EtlOptions, choose_step
-from analytics.etl.quality import EtlInputError, conform, flag, profile, read_input, valid_rows
+from analytics.etl.quality import (
+    EtlInputError,
+    conform,
+    flag,
+    profile,
+    read_input,
+    record_row_checks,
+    row_checks,
+    valid_rows,
+)
 from analytics.etl.report import QualityReport
 from analytics.etl.resample import FILLED, GAP, bucketed, to_grid
 from analytics.features import FEATURE_NAMES, FEATURE_SET_DIGEST, FEATURE_SET_VERSION, FEATURES
@@ -59,12 +68,14 @@ class FeaturedFrame:
     gap_rows: int
     """Empty rows that stood for each long gap (removed from ``frame``)."""
     report: QualityReport
-    """Data-quality counts; :meth:`complete_report` adds the duplicates once ``frame`` has been computed, and
-    :func:`run_etl` the output counts."""
+    """Data-quality counts; :meth:`complete_report` adds what is observed while ``frame`` is computed (rows
+    without metrics, values changed, duplicates), and :func:`run_etl` the output counts."""
     instrumented: DataFrame
     """:attr:`frame` plus the helper columns of the output counts (``_prev_ts``, ``_prev_filled``)."""
     duplicates: Observation
     """Counts the duplicate rows when the frame is computed."""
+    row_checks: Observation
+    """Counts the rows without metrics and the values changed when the frame is computed."""
 
     @property
     def frame(self) -> DataFrame:
@@ -72,7 +83,8 @@ class FeaturedFrame:
         return self.instrumented.drop(*_HELPERS)
 
     def complete_report(self) -> QualityReport:
-        """Add the duplicates to the report; call only after an action on ``frame`` (this waits for one)."""
+        """Add the observed counts to the report; call only after an action on ``frame`` (waits for one)."""
+        record_row_checks(self.row_checks.get, self.report)
         found = int(self.duplicates.get.get("duplicate") or 0)
         self.report.dropped["duplicate"] = found
         self.report.rows_kept = self.report.rows_read - sum(self.report.dropped.values())
@@ -114,8 +126,9 @@ def build_feature_frame(
     report.step_seconds, report.step_source = step, ("option" if chosen else "auto")
     fill_limit, gap_rows = opts.fill_limit(step), opts.gap_rows(step)
     report.fill_limit_rows = fill_limit
-    duplicates = Observation("duplicates")
-    grid = to_grid(bucketed(valid_rows(flagged), step, fill_limit, gap_rows, duplicates), step, fill_limit)
+    duplicates, checks = Observation("duplicates"), Observation("row_checks")
+    valid = valid_rows(flagged.observe(checks, *row_checks()))
+    grid = to_grid(bucketed(valid, step, fill_limit, gap_rows, duplicates), step, fill_limit)
     # Every window stage copies whole rows, and the labels' next-onset frame is the dearest: the three label
     # stages run first, on the narrow grid, then the two feature stages.
     features, labels = FeaturePlan(step, time_range), LabelPlan(label, step)
@@ -132,7 +145,7 @@ def build_feature_frame(
     # Gap rows go only after the last window (a filter is not pushed below a window).
     final = stage2.select("host_id", "timestamp", FILLED, GAP, *_HELPERS, *features.features(), *label_cols)
     instrumented = final.where(~F.col(GAP)).drop(GAP)
-    return FeaturedFrame(step, fill_limit, gap_rows, report, instrumented, duplicates)
+    return FeaturedFrame(step, fill_limit, gap_rows, report, instrumented, duplicates, checks)
 
 
 _HELPERS = ("_prev_ts", "_prev_filled")
@@ -145,6 +158,8 @@ def _nothing_usable(report: QualityReport) -> str:
         return f"no rows{where}"
     reasons = ", ".join(f"{k}={v:,}" for k, v in report.dropped.items() if v)
     text = f"no usable rows{where}: all {report.rows_read:,} rows were dropped ({reasons})"
+    if report.rows_kept > 0:  # nothing dropped them all, yet nothing came out
+        return f"no rows came out of {report.input or 'the input'} ({report.rows_kept:,} rows kept)"
     if report.dropped.get("invalid_timestamp") or report.dropped.get("future_timestamp"):
         text += (
             "; timestamps must be epoch seconds, milliseconds, microseconds or nanoseconds (told apart by "
@@ -292,6 +307,8 @@ def run_etl(
             .parquet(data_path)
         )
         _record_output(featured, settings.label, written.get)
+        if featured.report.output_rows == 0:
+            raise EtlInputError(_nothing_usable(featured.report))
         (tmp / QUALITY_REPORT_FILE).write_text(featured.report.to_json() + "\n")
         feature_set = _feature_set(featured, settings.label, source)
         (tmp / FEATURE_SET_FILE).write_text(json.dumps(feature_set, indent=2) + "\n")

@@ -52,6 +52,8 @@ __all__ = [
     "flag",
     "profile",
     "read_input",
+    "record_row_checks",
+    "row_checks",
     "valid_rows",
 ]
 
@@ -67,6 +69,8 @@ _CSV_SUFFIXES = (".csv", ".csv.gz")
 _PARQUET_MAGIC = b"PAR1"
 DROP = "_drop"
 VALID = "_valid"
+_TIMED = "_timed"
+_KEY_DROP = "_key_drop"
 _NONFINITE, _NEGATIVE, _CLIPPED = "_nf_mask", "_neg_mask", "_clip_mask"
 _KEYS = ("host_id", "timestamp")
 
@@ -238,8 +242,9 @@ def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
         now: The ETL's clock (epoch seconds).
 
     Returns:
-        ``host_id``, ``timestamp``, ``_arrival``, the cleaned metrics, ``_drop`` (reason or null), three
-        per-metric bit masks (non-finite, negative, clipped) and the timestamp's unit.
+        ``host_id``, ``timestamp``, ``_arrival``, the cleaned metrics, ``_drop`` (reason or null), the same
+        for the key and timestamp checks alone, three per-metric bit masks (non-finite, negative, clipped)
+        and the timestamp's unit.
     """
     # Simple boolean expressions only: Spark inlines them into the filter of valid_rows, and a nested CASE
     # there costs several times the whole read.
@@ -257,12 +262,12 @@ def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
     key_ok = host.isNotNull() & (F.length(host) > 0) & ts.isNotNull()
     ts_ok = (ts >= MIN_TIMESTAMP) & (ts <= now + options.max_future_seconds)
     any_ok = reduce(lambda a, b: a | b, ok.values())
-    drop = (
+    key_drop = (
         F.when(~key_ok, F.lit("missing_key"))
         .when(ts < MIN_TIMESTAMP, F.lit("invalid_timestamp"))
         .when(ts > now + options.max_future_seconds, F.lit("future_timestamp"))
-        .when(~any_ok, F.lit("no_metrics"))
     )
+    drop = F.coalesce(key_drop, F.when(~any_ok, F.lit("no_metrics")))
     return conformed.select(
         "host_id",
         "timestamp",
@@ -270,6 +275,8 @@ def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
         *[c.alias(m) for m, c in clean.items()],
         drop.alias(DROP),
         (key_ok & ts_ok & any_ok).alias(VALID),
+        key_drop.alias(_KEY_DROP),
+        (key_ok & ts_ok).alias(_TIMED),
         _mask([nonfinite[m] for m in METRIC_NAMES]).alias(_NONFINITE),
         _mask([negative[m] for m in METRIC_NAMES]).alias(_NEGATIVE),
         _mask([clipped[m] for m in METRIC_NAMES]).alias(_CLIPPED),
@@ -282,43 +289,71 @@ def valid_rows(flagged: DataFrame) -> DataFrame:
     return flagged.where(F.col(VALID)).select("host_id", "timestamp", ARRIVAL, *METRIC_NAMES)
 
 
+def row_checks() -> list[Column]:
+    """Aggregates of the per-row checks over :func:`flag`'s output, for an Observation on the main job.
+
+    The rows dropped for having no metric value, and the values changed on the rows that are kept. Observed
+    while the ETL computes its output, so that :func:`profile` need not read the metric columns.
+    """
+    drop = F.col(DROP)
+    kept = drop.isNull()
+    cols = [F.count(F.when(drop == "no_metrics", 1)).alias("no_metrics")]
+    for name, mask, metrics in (
+        ("nonfinite", _NONFINITE, METRIC_NAMES),
+        ("negative", _NEGATIVE, METRIC_NAMES),
+        ("clipped", _CLIPPED, UTILISATION_METRICS),
+    ):
+        for m in metrics:
+            bit = F.lit(1 << METRIC_NAMES.index(m))
+            cols.append(F.count(F.when(kept & (F.col(mask).bitwiseAND(bit) != 0), 1)).alias(f"{name}_{m}"))
+    return cols
+
+
+def record_row_checks(observed: dict[str, Any], report: QualityReport) -> None:
+    """Put the observed :func:`row_checks` into the report."""
+    report.dropped["no_metrics"] = int(observed.get("no_metrics") or 0)
+    report.non_finite_nulled = {m: int(observed.get(f"nonfinite_{m}") or 0) for m in METRIC_NAMES}
+    report.negative_nulled = {m: int(observed.get(f"negative_{m}") or 0) for m in METRIC_NAMES}
+    report.clipped_above_100 = {m: int(observed.get(f"clipped_{m}") or 0) for m in UTILISATION_METRICS}
+
+
 def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None:
-    """Count drops, changed values, out-of-order rows and the interval histogram (one Spark job).
+    """The clock: rows read, key and timestamp drops, out-of-order rows and the interval histogram (one job).
 
-    Duplicates are counted later, by the resampling's own aggregation (an observation), and values changed on
-    a duplicate row are counted here.
+    Reads only the keys (the metric columns are pruned from the scan): the checks that need the metrics are
+    observed on the main job (:func:`row_checks`), and duplicates are counted by the resampling's own
+    aggregation. Rows with a valid host and timestamp count here even if they are later dropped for having
+    no metric value.
 
-    Only the keys and flags are shuffled, and the rows are aggregated by their flags and interval: a clean
+    Only the keys are shuffled, and the rows are aggregated by their drop reason, unit and interval: a clean
     input collapses to a handful of groups, and the driver decodes the counts from them.
 
     Returns:
-        The smallest and largest valid timestamp, or ``None`` when no row is valid.
+        The smallest and largest valid timestamp, or ``None`` when no row has a valid host and timestamp.
     """
-    keys = flagged.select(
-        "host_id", "timestamp", ARRIVAL, DROP, VALID, _NONFINITE, _NEGATIVE, _CLIPPED, _UNIT
-    )
-    ts, valid = F.col("timestamp"), F.col(VALID)
+    keys = flagged.select("host_id", "timestamp", ARRIVAL, _KEY_DROP, _TIMED, _UNIT)
+    ts, timed = F.col("timestamp"), F.col(_TIMED)
     # One sort, in the order the rows were read: out-of-order rows, and the intervals (between consecutive
     # rows that move forward in time; in a time-ordered input these are the intervals).
-    by_arrival = Window.partitionBy("host_id", valid).orderBy(ARRIVAL)
+    by_arrival = Window.partitionBy("host_id", timed).orderBy(ARRIVAL)
     whole_host = by_arrival.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     seen_max = F.max(ts).over(by_arrival.rowsBetween(Window.unboundedPreceding, -1))
     previous = F.lag(ts).over(by_arrival)
     back = keys.repartition("host_id").select(
         "*",
-        F.when(valid & (ts < seen_max), seen_max - ts).alias("_back"),
+        F.when(timed & (ts < seen_max), seen_max - ts).alias("_back"),
         (F.row_number().over(by_arrival) == 1).alias("_host_first"),
         # Capped so that the number of groups stays small on irregular data (steps are at most an hour).
-        F.least(F.when(valid & (ts > previous), ts - previous), F.lit(_MAX_INTERVAL)).alias("_interval"),
+        F.least(F.when(timed & (ts > previous), ts - previous), F.lit(_MAX_INTERVAL)).alias("_interval"),
     )
     checked = back.select("*", F.max(F.col("_back").isNotNull()).over(whole_host).alias("_host_back"))
-    groups = checked.groupBy(DROP, _NONFINITE, _NEGATIVE, _CLIPPED, _UNIT, "_interval").agg(
+    groups = checked.groupBy(_KEY_DROP, _UNIT, "_interval").agg(
         F.count(F.lit(1)).alias("n"),
         F.count("_back").alias("back_rows"),
         F.max("_back").alias("back_max"),
         F.count(F.when(F.col("_host_first") & F.col("_host_back"), 1)).alias("back_hosts"),
-        F.min(F.when(valid, ts)).alias("first"),
-        F.max(F.when(valid, ts)).alias("last"),
+        F.min(F.when(timed, ts)).alias("first"),
+        F.max(F.when(timed, ts)).alias("last"),
     )
     rows = groups.collect()
     _decode(rows, report)
@@ -329,9 +364,6 @@ def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None
 
 def _decode(rows: list[Any], report: QualityReport) -> None:
     dropped = dict.fromkeys(_ROW_REASONS, 0)
-    nonfinite = dict.fromkeys(METRIC_NAMES, 0)
-    negative = dict.fromkeys(METRIC_NAMES, 0)
-    clipped = dict.fromkeys(UTILISATION_METRICS, 0)
     intervals: dict[int, int] = {}
     units = dict.fromkeys(TIMESTAMP_UNITS, 0)
     for row in rows:
@@ -339,22 +371,16 @@ def _decode(rows: list[Any], report: QualityReport) -> None:
         report.rows_read += n
         if row[_UNIT] is not None:
             units[TIMESTAMP_UNITS[row[_UNIT]]] += n
-        if row[DROP] is not None:
-            dropped[row[DROP]] += n
-        kept = row[DROP] is None
-        for i, m in enumerate(METRIC_NAMES):  # values changed on the rows that are kept
-            nonfinite[m] += n if kept and row[_NONFINITE] >> i & 1 else 0
-            negative[m] += n if kept and row[_NEGATIVE] >> i & 1 else 0
-            if m in clipped:
-                clipped[m] += n if kept and row[_CLIPPED] >> i & 1 else 0
+        if row[_KEY_DROP] is not None:
+            dropped[row[_KEY_DROP]] += n
         if row["_interval"] is not None:
             intervals[int(row["_interval"])] = intervals.get(int(row["_interval"]), 0) + n
         report.out_of_order_rows += int(row["back_rows"])
         report.max_backwards_seconds = max(report.max_backwards_seconds, int(row["back_max"] or 0))
         report.hosts_with_backwards_timestamps += int(row["back_hosts"])
-    report.dropped = dropped | {"duplicate": 0}  # counted while resampling (see bucketed)
+    # no_metrics (record_row_checks) and duplicates (resampling) are counted on the main job
+    report.dropped = dropped | {"duplicate": 0}
     report.rows_kept = report.rows_read - sum(dropped.values())
-    report.non_finite_nulled, report.negative_nulled, report.clipped_above_100 = nonfinite, negative, clipped
     report.median_interval_seconds = _median(intervals)
     report.timestamp_units = {u: n for u, n in units.items() if u != "s" and n}
 

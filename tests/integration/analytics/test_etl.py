@@ -111,6 +111,11 @@ def test_no_usable_row_or_no_telemetry_file_is_a_clear_error(spark, tmp_path, ca
     assert analytics_main(["etl", "--input", str(source), "--output", str(out)]) == 2
     err = capsys.readouterr().err
     assert "no usable rows" in err and "invalid_timestamp=144" in err and "epoch seconds, milliseconds" in err
+    # valid keys, no metric value: found only when the main job has run, and still nothing is written
+    nothing = pa.table({"host_id": ["a"] * 3, "timestamp": [T0, T0 + 60, T0 + 120], "cpu_util": [None] * 3})
+    pq.write_table(nothing, source)
+    assert analytics_main(["etl", "--input", str(source), "--output", str(out)]) == 2
+    assert "all 3 rows were dropped (no_metrics=3)" in capsys.readouterr().err
     junk = tmp_path / "fleet.bin"
     junk.write_bytes(b"\x00garbage" * 100)
     assert analytics_main(["etl", "--input", str(junk), "--output", str(out)]) == 2
