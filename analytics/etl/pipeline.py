@@ -156,10 +156,10 @@ def _nothing_usable(report: QualityReport) -> str:
     where = f" in {report.input}" if report.input else ""
     if report.rows_read == 0:
         return f"no rows{where}"
+    if report.rows_kept > 0:  # not all dropped, yet nothing came out
+        return f"no rows came out{where} ({report.rows_kept:,} rows kept)"
     reasons = ", ".join(f"{k}={v:,}" for k, v in report.dropped.items() if v)
     text = f"no usable rows{where}: all {report.rows_read:,} rows were dropped ({reasons})"
-    if report.rows_kept > 0:  # nothing dropped them all, yet nothing came out
-        return f"no rows came out of {report.input or 'the input'} ({report.rows_kept:,} rows kept)"
     if report.dropped.get("invalid_timestamp") or report.dropped.get("future_timestamp"):
         text += (
             "; timestamps must be epoch seconds, milliseconds, microseconds or nanoseconds (told apart by "

@@ -20,7 +20,9 @@ Rules (each counted in the :class:`~analytics.etl.report.QualityReport`):
   above 100 % → 100 (Kubernetes containers report more than their request).
 * **Clock skew.** A row whose timestamp is earlier than one read before it for the same host is counted as out
   of order (kept, and sorted into place), with the largest backwards step. "Read before" is the order of the
-  input: files by path (a lake's ``date=YYYY-MM-DD`` directories sort in time), then rows within a file.
+  input: files by path (a lake's ``date=YYYY-MM-DD`` directories sort in time), then rows within a file
+  (CSV files: the order Spark reads them in). The clock looks at every row with a valid host and timestamp,
+  those later dropped for having no metric value included.
 """
 
 from __future__ import annotations
@@ -197,8 +199,7 @@ def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
 
     Returns:
         (``host_id``, ``timestamp``, metrics as raw doubles, arrival order, timestamp unit), the metrics that
-        were absent, and
-        the ignored columns.
+        were absent, and the ignored columns.
 
     Raises:
         EtlInputError: ``host_id`` or ``timestamp`` is missing.
