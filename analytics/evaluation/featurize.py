@@ -2,10 +2,9 @@
 
 A dataset is ``host_id``, ``timestamp`` (epoch seconds, ms, µs or ns, a timestamp type or ISO-8601 text) and
 any of the metric columns of ``agent.wire.METRIC_NAMES``; other columns (a dataset's own labels, say) are
-ignored: labels are derived
-from the telemetry, exactly as for training. The ETL (``analytics.etl.run_etl``) does the data quality,
-resampling, features and labels: the same code path as training, so the model sees the features it was
-trained on.
+ignored: labels are derived from the telemetry, exactly as for training. The ETL (``analytics.etl.run_etl``)
+does the data quality, resampling, features and labels: the same code path as training, so the model sees the
+features it was trained on.
 """
 
 from __future__ import annotations
