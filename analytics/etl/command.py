@@ -7,6 +7,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from analytics.etl.options import add_column_argument
+
 if TYPE_CHECKING:
     from analytics.settings import Settings
 
@@ -25,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", required=True, help="the FEATURES directory to write (replaced atomically)"
     )
+    add_column_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings, local[*])")
     parser.add_argument(
         "--step",
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         max_future_seconds=(
             args.max_future_seconds if args.max_future_seconds is not None else defaults.max_future_seconds
         ),
+        columns=dict(args.column),
     )
     started = time.monotonic()
     try:

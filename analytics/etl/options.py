@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from analytics.features import lookback_rows
 from analytics.features.online import FILL_SECONDS, default_fill_limit
 
-__all__ = ["NICE_STEPS", "EtlOptions", "choose_step"]
+__all__ = ["NICE_STEPS", "EtlOptions", "add_column_argument", "choose_step"]
 
 NICE_STEPS: tuple[int, ...] = (60, 120, 180, 300, 600, 900, 1200, 1800, 3600)
 """Steps the automatic choice snaps to (multiples of 60 s that people use for telemetry)."""
@@ -29,6 +30,9 @@ class EtlOptions:
     """Samples stamped further than this ahead of the ETL's clock are dropped (``future_timestamp``)."""
     now: int | None = None
     """The ETL's clock, epoch seconds (``None``: the wall clock; tests pin it)."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """Columns added or replaced before anything else, ``{name: Spark SQL expression over the input's own
+    columns}``: how a real trace's names and units become the canonical schema."""
 
     def fill_limit(self, step_seconds: int) -> int:
         """Forward-fill limit in rows on ``step_seconds`` (the same rule as online scoring's)."""
@@ -58,3 +62,24 @@ def choose_step(median_interval_seconds: float | None) -> int:
     if rounded >= NICE_STEPS[-1]:
         return int(rounded)
     return min(NICE_STEPS, key=lambda s: abs(math.log(s / rounded)))
+
+
+def _column(text: str) -> tuple[str, str]:
+    name, sep, expr = text.partition("=")
+    if not sep or not name.strip() or not expr.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=EXPRESSION, got {text!r}")
+    return name.strip(), expr.strip()
+
+
+def add_column_argument(parser: argparse.ArgumentParser) -> None:
+    """``--column NAME=EXPR`` (repeatable), the same for ``etl``, ``evaluate`` and ``backtest``."""
+    parser.add_argument(
+        "--column",
+        action="append",
+        type=_column,
+        default=[],
+        metavar="NAME=EXPR",
+        help="add or replace a column before the checks, by a Spark SQL expression over the input's own "
+        "columns (repeatable): e.g. --column host_id=machine_id --column "
+        "'mem_util=100 * `Memory usage [KB]` / `Memory capacity provisioned [KB]`'",
+    )

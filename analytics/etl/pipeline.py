@@ -33,6 +33,7 @@ from analytics.etl.options import EtlOptions, choose_step
 from analytics.etl.quality import (
     EtlInputError,
     conform,
+    derive,
     flag,
     profile,
     read_input,
@@ -115,7 +116,8 @@ def build_feature_frame(
     """
     opts = options or EtlOptions()
     report = QualityReport(input=input_name)
-    conformed, report.missing_metrics, report.ignored_columns = conform(raw)
+    report.derived_columns = dict(opts.columns)
+    conformed, report.missing_metrics, report.ignored_columns = conform(derive(raw, opts.columns))
     now = opts.now if opts.now is not None else int(time.time())
     flagged = flag(conformed, opts, now)
     time_range = profile(flagged, report)

@@ -3,8 +3,8 @@
 Rules (each counted in the :class:`~analytics.etl.report.QualityReport`):
 
 * **Input.** A lake (``PATH/telemetry/date=...``), Parquet files, or CSV files with a header row
-  (``.csv``, ``.csv.gz``; every field is read as text and converted as below). Anything else is refused with
-  a clear error.
+  (``.csv``, ``.csv.gz``; column types inferred, then converted as below). Anything else is refused with a
+  clear error.
 * **Schema.** ``host_id`` → string, ``timestamp`` → epoch seconds (long), every metric of
   ``agent.wire.METRIC_NAMES`` → double (text that is not a number → missing). Missing metric columns are
   added as missing; other columns are ignored (and listed).
@@ -27,6 +27,7 @@ Rules (each counted in the :class:`~analytics.etl.report.QualityReport`):
 
 from __future__ import annotations
 
+import gzip
 import re
 from functools import reduce
 from itertools import chain
@@ -41,6 +42,8 @@ from agent.wire import METRIC_NAMES, UTILISATION_METRICS
 from analytics.etl.options import MIN_TIMESTAMP
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pyspark.sql import Column, DataFrame, SparkSession
 
     from analytics.etl.options import EtlOptions
@@ -51,6 +54,7 @@ __all__ = [
     "TIMESTAMP_UNITS",
     "EtlInputError",
     "conform",
+    "derive",
     "flag",
     "profile",
     "read_input",
@@ -93,9 +97,32 @@ def read_input(spark: SparkSession, path: str) -> DataFrame:
     if (local / "telemetry").is_dir():
         path = str(local / "telemetry")
     if _input_format(path) == "csv":
-        # Text only (no schema inference, which would cost a pass over the data): conform converts it.
-        return spark.read.option("header", "true").option("mode", "PERMISSIVE").csv(path)
+        # Types inferred (one more pass over the file) so that --column expressions do arithmetic on numbers:
+        # under ANSI mode "100000.0" as text cannot even be cast to a long. Text left over is try_cast later.
+        reader = (
+            spark.read.option("header", "true").option("mode", "PERMISSIVE").option("inferSchema", "true")
+        )
+        reader = reader.option("ignoreLeadingWhiteSpace", "true").option("ignoreTrailingWhiteSpace", "true")
+        return reader.option("sep", _csv_separator(path)).csv(path)
     return spark.read.option("mergeSchema", "true").parquet(path)
+
+
+def _csv_separator(path: str) -> str:
+    """The field separator of a local CSV file, from its header row (``,``, ``;``, tab or ``|``)."""
+    local = Path(path)
+    if "://" in path or not local.exists():
+        return ","
+    if local.is_dir():
+        files = sorted(p for p in local.rglob("*") if p.is_file() and p.name.lower().endswith(_CSV_SUFFIXES))
+        if not files:
+            return ","
+        local = files[0]
+    opener = gzip.open if local.name.lower().endswith(".gz") else open
+    with opener(local, "rt", errors="replace") as fh:
+        header = fh.readline()
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _input_format(path: str) -> str:
@@ -119,6 +146,27 @@ def _input_format(path: str) -> str:
             f"{' or '.join(_CSV_SUFFIXES)}; give Parquet or CSV with a header row"
         )
     return "parquet"
+
+
+def derive(raw: DataFrame, columns: Mapping[str, str]) -> DataFrame:
+    """Add or replace columns by Spark SQL expressions over ``raw``'s own columns (``{name: expression}``).
+
+    Raises:
+        EtlInputError: An expression that does not parse or names a column the input lacks.
+    """
+    if not columns:
+        return raw
+    from pyspark.errors import PySparkException
+
+    for name, expr in columns.items():
+        try:
+            raw.select(F.expr(expr)).schema  # noqa: B018 - analysis only, no job
+        except PySparkException as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EtlInputError(
+                f"--column {name}={expr}: {first} (the input has columns {raw.columns})"
+            ) from exc
+    return raw.withColumns({name: F.expr(expr) for name, expr in columns.items()})
 
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/*")
@@ -146,11 +194,11 @@ def _arrival(raw: DataFrame) -> Column:
 
 def _has_row_index(raw: DataFrame) -> bool:
     """Whether the source gives each row's position in its file (Parquet does, CSV does not)."""
-    try:
-        raw.select(F.col("_metadata.row_index")).schema  # noqa: B018 - analysis only, no job
-    except Exception:  # noqa: BLE001 - AnalysisException: no such field
+    try:  # the struct's fields, not the field itself: a missing field would be logged as an error
+        metadata = raw.select("_metadata").schema["_metadata"].dataType
+    except Exception:  # noqa: BLE001 - AnalysisException: not a file source
         return False
-    return True
+    return isinstance(metadata, T.StructType) and "row_index" in metadata.fieldNames()
 
 
 def _epoch(number: Column, whole: Column | None = None) -> tuple[Column, Column]:

@@ -26,6 +26,8 @@ class QualityReport:
 
     input: str = ""
     """What was read."""
+    derived_columns: dict[str, str] = field(default_factory=dict)
+    """Columns added or replaced by an expression before the checks (``--column NAME=EXPR``)."""
     rows_read: int = 0
     """Raw rows in the input."""
     rows_kept: int = 0
@@ -101,6 +103,7 @@ class QualityReport:
         dropped = sum(self.dropped.values())
         lines = [
             f"input            {self.input}",
+            *[f"column           {k} = {v}" for k, v in self.derived_columns.items()],
             f"rows read        {self.rows_read:,}",
             f"rows kept        {self.rows_kept:,}   dropped {dropped:,}"
             + "".join(f"  {k}={v:,}" for k, v in self.dropped.items() if v),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import structlog
 
+from analytics.etl.options import add_column_argument
 from analytics.evaluation.baselines import BASELINES
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.report import (
@@ -68,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step", type=int, default=None, help="resampling step in seconds (default: inferred)"
     )
+    add_column_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
 
@@ -126,7 +128,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="cloudsense-backtest-") as tmp:
         try:
             featured = featurize(
-                args.dataset, settings, Path(tmp), step_seconds=args.step, master=args.master
+                args.dataset,
+                settings,
+                Path(tmp),
+                step_seconds=args.step,
+                master=args.master,
+                columns=dict(args.column),
             )
         except DatasetError as exc:
             console.print(f"[red]cannot backtest[/]: {exc}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import structlog
 
+from analytics.etl.options import add_column_argument
 from analytics.evaluation.baselines import static_threshold_score, trend_score
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.report import (
@@ -54,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", type=Path, default=None, help="write the table as JSON (one object per predictor)"
     )
     parser.add_argument("--plots", type=Path, default=None, help="directory for the PNG plots")
+    add_column_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
 
@@ -124,7 +126,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="cloudsense-evaluate-") as tmp:
         try:
             featured = featurize(
-                args.dataset, settings, Path(tmp), step_seconds=spec.step_seconds, master=args.master
+                args.dataset,
+                settings,
+                Path(tmp),
+                step_seconds=spec.step_seconds,
+                master=args.master,
+                columns=dict(args.column),
             )
         except DatasetError as exc:
             console.print(f"[red]cannot evaluate[/]: {exc}")

@@ -17,6 +17,7 @@ import structlog
 from analytics.training.data import FeatureData, load_features
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from analytics.etl.report import QualityReport
@@ -48,6 +49,7 @@ def featurize(
     *,
     step_seconds: int | None = None,
     master: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> Featurized:
     """Run the Spark ETL on a dataset and load the featured, labelled rows.
 
@@ -57,6 +59,7 @@ def featurize(
         workdir: Scratch directory for the features.
         step_seconds: Resampling step (a model's step when scoring; ``None``: the ETL infers it).
         master: Spark master override.
+        columns: Columns added or replaced first, ``{name: Spark SQL expression}`` (``--column``).
 
     Returns:
         The featured dataset and the quality report.
@@ -64,13 +67,14 @@ def featurize(
     Raises:
         DatasetError: The ETL refused the input, or it produced no rows.
     """
-    from analytics.etl import EtlInputError, run_etl
+    from analytics.etl import EtlInputError, EtlOptions, run_etl
     from analytics.spark import create_spark_session
 
     features = workdir / "features"
     spark = create_spark_session(settings.spark, master=master, app_name="cloudsense-evaluate")
     try:
-        report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds)
+        options = EtlOptions(columns=dict(columns or {}))
+        report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds, options=options)
         data = load_features(features, settings.label)
     except (EtlInputError, FileNotFoundError) as exc:
         raise DatasetError(str(exc)) from exc

@@ -38,6 +38,7 @@ def _backtest(dataset: Path, split: str, tmp_path: Path) -> tuple[int, dict]:
         plots=tmp_path / "plots",
         step=None,
         master=None,
+        column=[],
     )
     code = backtest_command.run(args, settings)
     return code, json.loads(out.read_text())

@@ -171,6 +171,40 @@ def test_timestamps_in_any_unit_type_or_text_and_csv_give_the_same_features(spar
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, atol=1e-9, obj=name)
 
 
+def test_columns_are_derived_from_a_trace_s_own_names_and_units(spark, tmp_path, capsys):
+    import pandas as pd
+
+    source = small_fleet(tmp_path / "fleet.parquet", hosts=2, days=0.2)
+    expected = run_etl(spark, source, tmp_path / "canonical", Settings())
+    frame = pd.read_parquet(source)
+    trace = frame.rename(columns={"host_id": "machine_id", "timestamp": "time_stamp"})
+    trace["mem_used_kb"], trace["mem_total_kb"] = trace.pop("mem_util") * 1000, 100_000.0
+    # Bitbrains-like: semicolons, a tab after each, header names with spaces
+    trace = trace.rename(columns={"mem_used_kb": "Memory usage [KB]"})
+    text = trace.to_csv(index=False, sep=";").replace(";", ";\t")
+    (tmp_path / "trace.csv").write_text(text)
+    out = tmp_path / "derived"
+    args = ["etl", "--input", str(tmp_path / "trace.csv"), "--output", str(out)]
+    args += ["--column", "host_id=machine_id", "--column", "timestamp=time_stamp"]
+    args += ["--column", "mem_util = 100 * `Memory usage [KB]` / mem_total_kb"]
+    assert analytics_main(args) == 0
+    assert "column           mem_util = 100 * `Memory usage [KB]` / mem_total_kb" in capsys.readouterr().out
+    report = json.loads((out / QUALITY_REPORT_FILE).read_text())
+    assert report["output_rows"] == expected.output_rows and report["warnings"] == []
+    assert report["derived_columns"]["host_id"] == "machine_id"
+    got, want = read_output(out).to_pandas(), read_output(tmp_path / "canonical").to_pandas()
+    got, want = (f.sort_values(["host_id", "timestamp"]).reset_index(drop=True) for f in (got, want))
+    np.testing.assert_allclose(got["mem_util_mean_60m"], want["mem_util_mean_60m"], rtol=1e-9)
+    # a bad expression is refused before any work, naming the option and the input's columns
+    bad = ["--column", "mem_util=100 * mem_used / mem_total_kb"]
+    assert analytics_main([*args[:5], "--column", "host_id=machine_id", *bad]) == 2
+    err = capsys.readouterr().err
+    assert "--column mem_util=100 * mem_used / mem_total_kb" in err and "Memory usage [KB]" in err
+    with pytest.raises(SystemExit) as usage:  # argparse: a usage error
+        analytics_main([*args[:5], "--column", "no equals sign"])
+    assert usage.value.code == 2 and "expected NAME=EXPRESSION" in capsys.readouterr().err
+
+
 def test_utilisation_in_another_unit_than_percent_is_warned_about(spark, tmp_path):
     import pandas as pd
 

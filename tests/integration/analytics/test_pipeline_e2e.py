@@ -171,18 +171,21 @@ def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, ca
 
     other = tmp_path / "other"
     generate(GenerateSpec(out=other, hosts=6, days=1.0, seed=11))
-    # as another fleet's export might be: CSV, timestamps in milliseconds
+    # as another fleet's export might be: CSV, timestamps in milliseconds, its own names and units
     frame = pd.read_parquet(_lake_to_file(other, tmp_path / "other.parquet"))
     dataset = tmp_path / "other.csv"
-    frame.assign(timestamp=frame["timestamp"] * 1000).to_csv(dataset, index=False)
+    exported = frame.assign(timestamp=frame["timestamp"] * 1000, cpu_util=frame["cpu_util"] / 100)
+    exported.rename(columns={"host_id": "machine", "cpu_util": "cpu fraction"}).to_csv(dataset, index=False)
     out = tmp_path / "table.json"
+    column = [("host_id", "machine"), ("cpu_util", "100 * `cpu fraction`")]
     args = argparse.Namespace(
-        dataset=dataset, model="champion", json=out, plots=tmp_path / "plots", master=None
+        dataset=dataset, model="champion", json=out, plots=tmp_path / "plots", master=None, column=column
     )
     assert evaluate_command.run(args, pipeline.settings) == 0
     printed = capsys.readouterr().out
     assert f"rows read        {len(frame):,}" in printed
     assert f"converted to seconds from milliseconds={len(frame):,}" in printed and "WARNING" not in printed
+    assert "column           cpu_util = 100 * `cpu fraction`" in printed
     table = json.loads(out.read_text())
     assert list(table) == ["lightgbm", "static_threshold", "predict_linear"]
     for metrics in table.values():
