@@ -110,6 +110,18 @@ class LabelPlan:
             for r in self.resources
         ]
 
+    def staged(self, frame: DataFrame, alongside: list[Column] | None = None) -> DataFrame:
+        """``frame`` through every window stage before :meth:`final` (absent resources added as missing).
+
+        Args:
+            frame: The resampled grid.
+            alongside: Further running-frame columns to compute in the first stage (the ETL's output helpers).
+        """
+        absent = [r for r in self.resources if r not in frame.columns]
+        full = frame.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
+        staged = full.select("*", *self.stage1(), *(alongside or [])).select("*", *self.durations())
+        return staged.select("*", *self.stage2()).select("*", *self.onsets())
+
     def final(self) -> list[Column]:
         """The label columns, in :func:`label_columns` order (the next onset is a range-frame window).
 
@@ -149,10 +161,5 @@ def add_labels(frame: DataFrame, label: LabelSettings, step_seconds: int) -> Dat
     Returns:
         ``frame``'s columns plus :func:`label_columns`.
     """
-    keep = frame.columns
-    absent = [r for r in label.resources if r not in keep]
-    full = frame.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
     plan = LabelPlan(label, step_seconds)
-    staged = full.select("*", *plan.stage1()).select("*", *plan.durations())
-    staged = staged.select("*", *plan.stage2()).select("*", *plan.onsets())
-    return staged.select(*keep, *plan.final())
+    return plan.staged(frame).select(*frame.columns, *plan.final())

@@ -135,12 +135,8 @@ def build_feature_frame(
     # stages run first, on the narrow grid, then the two feature stages.
     features, labels = FeaturePlan(step, time_range), LabelPlan(label, step)
     grid = with_inputs(grid)
-    absent = [r for r in label.resources if r not in grid.columns]
-    grid = grid.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
-    labelled = grid.select("*", *labels.stage1(), *_output_helpers()).select("*", *labels.durations())
-    labelled = labelled.select("*", *labels.stage2())
-    labelled = labelled.select("*", *labels.onsets())
     label_cols = label_columns(label.resources)
+    labelled = labels.staged(grid, alongside=_output_helpers())
     labelled = labelled.select(*grid.columns, *_HELPERS, *labels.final())
     stage1 = labelled.select("*", *features.stage1()).select("*", *features.stage1b())
     stage2 = stage1.select("*", *features.stage2())
