@@ -29,9 +29,11 @@ from analytics.evaluation.report import (
     make_console,
     print_breakdown,
     print_quality,
+    print_sample,
     print_table,
     write_json,
 )
+from analytics.training.data import add_max_rows_argument
 from analytics.training.pipeline import TrainResult, train_and_evaluate, untrained_metrics
 from analytics.training.split import Scheme, SplitError, split_features
 
@@ -70,6 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--step", type=int, default=None, help="resampling step in seconds (default: inferred)"
     )
     add_column_argument(parser)
+    add_max_rows_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
 
@@ -134,12 +137,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 step_seconds=args.step,
                 master=args.master,
                 columns=dict(args.column),
+                max_rows=args.max_rows,
+                seed=seed,
             )
         except DatasetError as exc:
             console.print(f"[red]cannot backtest[/]: {exc}")
             return 2
     data = featured.data
     print_quality(console, featured.report)
+    print_sample(console, data)
     console.print(f"{args.dataset.name}: {_summary(data)}")
     result = backtest(
         data, settings, scheme=args.split, trials=args.trials or 10, timeout=args.timeout, seed=seed

@@ -23,10 +23,12 @@ from analytics.evaluation.report import (
     make_console,
     print_breakdown,
     print_quality,
+    print_sample,
     print_table,
     write_json,
 )
 from analytics.evaluation.scoring import Evaluation, baseline_output, evaluate, model_output
+from analytics.training.data import add_max_rows_argument
 
 if TYPE_CHECKING:
     from analytics.serving import Predictor
@@ -56,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--plots", type=Path, default=None, help="directory for the PNG plots")
     add_column_argument(parser)
+    add_max_rows_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
 
@@ -132,12 +135,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 step_seconds=spec.step_seconds,
                 master=args.master,
                 columns=dict(args.column),
+                max_rows=args.max_rows,
+                seed=settings.training.seed,
             )
         except DatasetError as exc:
             console.print(f"[red]cannot evaluate[/]: {exc}")
             return 2
     data = featured.data
     print_quality(console, featured.report)
+    print_sample(console, data)
     if data.feature_set_version != spec.feature_set_version:
         console.print(
             f"[red]feature set mismatch[/]: the model was trained on version {spec.feature_set_version!r}, "

@@ -50,6 +50,8 @@ def featurize(
     step_seconds: int | None = None,
     master: str | None = None,
     columns: Mapping[str, str] | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
 ) -> Featurized:
     """Run the Spark ETL on a dataset and load the featured, labelled rows.
 
@@ -60,6 +62,8 @@ def featurize(
         step_seconds: Resampling step (a model's step when scoring; ``None``: the ETL infers it).
         master: Spark master override.
         columns: Columns added or replaced first, ``{name: Spark SQL expression}`` (``--column``).
+        max_rows: Row budget of the loaded features (see :func:`~analytics.training.data.load_features`).
+        seed: Seed of the host sample, when the budget calls for one.
 
     Returns:
         The featured dataset and the quality report.
@@ -75,7 +79,7 @@ def featurize(
     try:
         options = EtlOptions(columns=dict(columns or {}))
         report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds, options=options)
-        data = load_features(features, settings.label)
+        data = load_features(features, settings.label, max_rows=max_rows, seed=seed)
     except (EtlInputError, FileNotFoundError) as exc:
         raise DatasetError(str(exc)) from exc
     log.info("dataset_featurized", path=str(dataset), rows=len(data.frame), step_seconds=report.step_seconds)

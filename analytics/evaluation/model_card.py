@@ -64,7 +64,8 @@ def render_model_card(result: TrainResult, *, model_name: str = "", version: str
         "",
         "## Data",
         f"- {len(frame):,} rows, {frame['host_id'].nunique()} hosts, {_utc(ts.min())} to {_utc(ts.max())}, "
-        f"step {data.step_seconds} s.",
+        f"step {data.step_seconds} s."
+        + ("" if data.sample is None else f" Sampled: {data.sample.describe()}."),
         f"- Feature set `{data.feature_set_version}`: {len(data.feature_names)} features "
         f"({', '.join(data.feature_names[:12])}{', ...' if len(data.feature_names) > 12 else ''}).",
         f"- Label resources: {', '.join(data.resources)}. Rows inside an exhaustion episode are excluded "

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from analytics.etl.report import QualityReport
+    from analytics.training.data import FeatureData
 
 __all__ = [
     "COLUMNS",
@@ -25,6 +26,7 @@ __all__ = [
     "make_console",
     "markdown_table",
     "print_breakdown",
+    "print_sample",
     "print_table",
     "rich_table",
     "write_json",
@@ -89,6 +91,15 @@ def print_quality(console: Console, report: QualityReport) -> None:
     for line in report.summary().splitlines():
         console.print(
             line, markup=False, highlight=False, style="yellow" if line.startswith("WARNING") else None
+        )
+
+
+def print_sample(console: Console, data: FeatureData) -> None:
+    """Say so, in yellow, when only a sample of the dataset's hosts was loaded (it did not fit the budget)."""
+    if data.sample is not None:
+        console.print(
+            f"[yellow]note[/]: {data.sample.describe()}; the metrics are those of the sampled hosts "
+            "(--max-rows all loads every host, if memory allows)"
         )
 
 

@@ -13,6 +13,7 @@ MLflow run (``repeats.json``, ``repeats.<predictor>.<metric>.mean``/``.sd``) and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,16 @@ import structlog
 from analytics.evaluation.model_card import render_model_card
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.repeats import print_repeats, repeat_metrics, summarise_repeats
-from analytics.evaluation.report import jsonable, make_console, print_breakdown, print_table, write_json
+from analytics.evaluation.report import (
+    jsonable,
+    make_console,
+    print_breakdown,
+    print_sample,
+    print_table,
+    write_json,
+)
 from analytics.training.bundle import write_bundle
-from analytics.training.data import load_features
+from analytics.training.data import add_max_rows_argument, load_features
 from analytics.training.pipeline import TrainResult, train_and_evaluate
 from analytics.training.split import Scheme, SplitError, split_features
 
@@ -71,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="R",
         help="train and score R fleet splits (seeds K..K+R-1) and report each metric's spread (default 1)",
     )
+    add_max_rows_argument(parser)
     parser.add_argument("--json", type=Path, default=None, help="also write the test table as JSON here")
     parser.add_argument(
         "--repeats-json",
@@ -92,6 +101,11 @@ def log_params(result: TrainResult, trials: int, seed: int) -> dict[str, Any]:
         "step_seconds": data.step_seconds,
         "horizon_seconds": data.horizon_seconds,
         "label_threshold_percent": data.threshold_percent,
+        **(
+            {}
+            if data.sample is None
+            else {f"sample_{k}": v for k, v in dataclasses.asdict(data.sample).items()}
+        ),
         **{k: v for k, v in split.info.items() if k.startswith("rows_") or k.startswith("cut_")},
     }
     for name, fit in result.models.items():
@@ -123,6 +137,7 @@ def train(
     seed: int | None = None,
     scheme: Scheme = "fleet",
     repeats: int | None = None,
+    max_rows: int | None = None,
     show_progress: bool = True,
 ) -> TrainOutcome:
     """Train, evaluate, log and register (the body of ``cloudsense train``).
@@ -135,6 +150,7 @@ def train(
         seed: Seed (default: settings).
         scheme: Split scheme.
         repeats: Fleet splits to train and score (default: settings); the first is registered.
+        max_rows: Row budget of the features (see :func:`~analytics.training.data.load_features`).
         show_progress: Draw progress bars.
 
     Returns:
@@ -151,7 +167,7 @@ def train(
     repeats = repeats or cfg.repeats
     if repeats > 1 and scheme != "fleet":
         raise SplitError(f"--repeats needs the fleet split: the {scheme} split has only one arrangement")
-    data = load_features(features, settings.label)
+    data = load_features(features, settings.label, max_rows=max_rows, seed=seed)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(settings.data_dir / 'optuna.db').resolve()}"
 
@@ -221,6 +237,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             scheme=args.split,
             repeats=args.repeats,
+            max_rows=args.max_rows,
         )
     except FileNotFoundError as exc:
         console.print(f"[red]cannot train[/]: {exc}")
@@ -229,6 +246,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"[red]cannot split[/]: {exc} (see --split; 'cloudsense backtest' suits few hosts)")
         return 2
     result = outcome.result
+    print_sample(console, result.data)
     print_table(console, result.evaluation.table, f"test split ({result.split.scheme})")
     print_breakdown(console, result.evaluation.breakdown)
     for resource, model in result.tte.items():

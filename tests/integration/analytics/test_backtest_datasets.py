@@ -39,6 +39,7 @@ def _backtest(dataset: Path, split: str, tmp_path: Path) -> tuple[int, dict]:
         step=None,
         master=None,
         column=[],
+        max_rows=None,
     )
     code = backtest_command.run(args, settings)
     return code, json.loads(out.read_text())

@@ -179,7 +179,13 @@ def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, ca
     out = tmp_path / "table.json"
     column = [("host_id", "machine"), ("cpu_util", "100 * `cpu fraction`")]
     args = argparse.Namespace(
-        dataset=dataset, model="champion", json=out, plots=tmp_path / "plots", master=None, column=column
+        dataset=dataset,
+        model="champion",
+        json=out,
+        plots=tmp_path / "plots",
+        master=None,
+        column=column,
+        max_rows=None,
     )
     assert evaluate_command.run(args, pipeline.settings) == 0
     printed = capsys.readouterr().out

@@ -209,6 +209,7 @@ def _train_args(features: Path, **overrides: object):
         "repeats": None,
         "json": None,
         "repeats_json": None,
+        "max_rows": None,
     }
     return argparse.Namespace(**(base | overrides))
 
