@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 
 from agent.wire import METRIC_NAMES
 from analytics.etl.labels import LabelPlan, label_columns
-from analytics.etl.options import EtlOptions, choose_step
+from analytics.etl.options import MIN_TIMESTAMP, EtlOptions, choose_step
 from analytics.etl.quality import (
     EtlInputError,
     conform,
@@ -163,6 +163,14 @@ def _nothing_usable(report: QualityReport) -> str:
             "; timestamps must be epoch seconds, milliseconds, microseconds or nanoseconds (told apart by "
             "size), a timestamp type or ISO-8601 text, between 2000 and now"
         )
+        low, high = report.dropped_timestamps or (None, None)
+        if low is not None and high is not None and low >= 0 and high < MIN_TIMESTAMP:
+            text += (
+                f". These run from {low:,} to {high:,}: offsets from the start of the trace (as in the "
+                "Alibaba and Azure traces)? Put them on the calendar with --column, e.g. "
+                "--column 'timestamp=timestamp + 1700000000' (the epoch second of the trace's start, if "
+                "known: hour of day and day of week are features)"
+            )
     return text
 
 

@@ -97,32 +97,48 @@ def read_input(spark: SparkSession, path: str) -> DataFrame:
     if (local / "telemetry").is_dir():
         path = str(local / "telemetry")
     if _input_format(path) == "csv":
+        separator, header = _csv_layout(path)
         # Types inferred (one more pass over the file) so that --column expressions do arithmetic on numbers:
         # under ANSI mode "100000.0" as text cannot even be cast to a long. Text left over is try_cast later.
-        reader = (
-            spark.read.option("header", "true").option("mode", "PERMISSIVE").option("inferSchema", "true")
-        )
-        reader = reader.option("ignoreLeadingWhiteSpace", "true").option("ignoreTrailingWhiteSpace", "true")
-        return reader.option("sep", _csv_separator(path)).csv(path)
+        reader = spark.read.option("header", str(header).lower()).option("mode", "PERMISSIVE")
+        reader = reader.option("inferSchema", "true").option("ignoreLeadingWhiteSpace", "true")
+        return reader.option("ignoreTrailingWhiteSpace", "true").option("sep", separator).csv(path)
     return spark.read.option("mergeSchema", "true").parquet(path)
 
 
-def _csv_separator(path: str) -> str:
-    """The field separator of a local CSV file, from its header row (``,``, ``;``, tab or ``|``)."""
+def _csv_layout(path: str) -> tuple[str, bool]:
+    """The field separator of a local CSV file (``,``, ``;``, tab or ``|``) and whether it has a header row.
+
+    Both from the first line of the (first) file. That line is data, not a header, when at least half of its
+    non-empty fields are numbers (a header names its columns; a telemetry row is mostly numbers): Alibaba's
+    and Azure's traces come without a header, and their columns are then ``_c0``, ``_c1``... A remote path
+    is read as comma-separated with a header.
+    """
     local = Path(path)
     if "://" in path or not local.exists():
-        return ","
+        return ",", True
     if local.is_dir():
         files = sorted(p for p in local.rglob("*") if p.is_file() and p.name.lower().endswith(_CSV_SUFFIXES))
         if not files:
-            return ","
+            return ",", True
         local = files[0]
     opener = gzip.open if local.name.lower().endswith(".gz") else open
     with opener(local, "rt", errors="replace") as fh:
-        header = fh.readline()
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+        first = fh.readline().strip()
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
+    separator = best if counts[best] else ","
+    fields = [f.strip().strip('"').strip() for f in first.split(separator)]
+    filled = [f for f in fields if f]
+    return separator, not filled or 2 * sum(_is_number(f) for f in filled) < len(filled)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _input_format(path: str) -> str:
@@ -254,7 +270,13 @@ def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
     """
     absent_keys = [k for k in _KEYS if k not in raw.columns]
     if absent_keys:
-        raise EtlInputError(f"input lacks required column(s) {absent_keys}; it has {raw.columns}")
+        text = f"input lacks required column(s) {absent_keys}; it has {raw.columns}"
+        if raw.columns and all(re.fullmatch(r"_c\d+", c) for c in raw.columns):
+            text += (
+                " (the CSV has no header row, so its columns are numbered in order: name them with --column, "
+                "e.g. --column host_id=_c0 --column timestamp=_c1 --column cpu_util=_c2)"
+            )
+        raise EtlInputError(text)
     missing = [m for m in METRIC_NAMES if m not in raw.columns]
     ignored = [c for c in raw.columns if c not in (*_KEYS, *METRIC_NAMES)]
     # try_cast: under ANSI mode a plain cast of a text that is not a number fails the whole job.
@@ -396,6 +418,7 @@ def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None
         F.least(F.when(timed & (ts > previous), ts - previous), F.lit(_MAX_INTERVAL)).alias("_interval"),
     )
     checked = back.select("*", F.max(F.col("_back").isNotNull()).over(whole_host).alias("_host_back"))
+    bad_time = F.col(_KEY_DROP).isin("invalid_timestamp", "future_timestamp")
     groups = checked.groupBy(_KEY_DROP, _UNIT, "_interval").agg(
         F.count(F.lit(1)).alias("n"),
         F.count("_back").alias("back_rows"),
@@ -403,6 +426,8 @@ def profile(flagged: DataFrame, report: QualityReport) -> tuple[int, int] | None
         F.count(F.when(F.col("_host_first") & F.col("_host_back"), 1)).alias("back_hosts"),
         F.min(F.when(timed, ts)).alias("first"),
         F.max(F.when(timed, ts)).alias("last"),
+        F.min(F.when(bad_time, ts)).alias("bad_first"),
+        F.max(F.when(bad_time, ts)).alias("bad_last"),
     )
     rows = groups.collect()
     _decode(rows, report)
@@ -427,6 +452,10 @@ def _decode(rows: list[Any], report: QualityReport) -> None:
         report.out_of_order_rows += int(row["back_rows"])
         report.max_backwards_seconds = max(report.max_backwards_seconds, int(row["back_max"] or 0))
         report.hosts_with_backwards_timestamps += int(row["back_hosts"])
+        if row["bad_first"] is not None:
+            low, high = int(row["bad_first"]), int(row["bad_last"])
+            seen = report.dropped_timestamps or [low, high]
+            report.dropped_timestamps = [min(seen[0], low), max(seen[1], high)]
     # no_metrics (record_row_checks) and duplicates (resampling) are counted on the main job
     report.dropped = dropped | {"duplicate": 0}
     report.rows_kept = report.rows_read - sum(dropped.values())

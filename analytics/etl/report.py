@@ -40,6 +40,9 @@ class QualityReport:
     """Per metric: negative values made missing (every metric is >= 0; the row is kept)."""
     clipped_above_100: dict[str, int] = field(default_factory=dict)
     """Per utilisation metric: values above 100 % clipped to 100 (container metrics exceed 100 %)."""
+    dropped_timestamps: list[int] | None = None
+    """Smallest and largest timestamp (epoch seconds, as read) of the rows dropped as ``invalid_timestamp`` or
+    ``future_timestamp``: offsets from a trace's start show as small numbers."""
     timestamp_units: dict[str, int] = field(default_factory=dict)
     """Rows whose numeric timestamp was read as milliseconds, microseconds or nanoseconds (``ms``, ``us``,
     ``ns``) and converted to seconds; seconds are not listed."""
@@ -116,6 +119,9 @@ class QualityReport:
             shown = {k: v for k, v in counts.items() if v}
             if shown:
                 lines.append(f"{title:<17}" + "  ".join(f"{k}={v:,}" for k, v in shown.items()))
+        if self.dropped_timestamps:
+            low, high = self.dropped_timestamps
+            lines.append(f"bad timestamps   {low:,} .. {high:,} s ({_when(low)} .. {_when(high)})")
         if self.timestamp_units:
             units = "  ".join(f"{_UNIT_NAMES.get(u, u)}={n:,}" for u, n in self.timestamp_units.items())
             lines.append(f"timestamps       converted to seconds from {units}")
@@ -150,4 +156,7 @@ def _fmt(value: float | None) -> str:
 def _when(ts: int | None) -> str:
     if ts is None:
         return "n/a"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime holds
+        return "out of range"

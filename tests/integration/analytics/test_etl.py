@@ -205,6 +205,52 @@ def test_columns_are_derived_from_a_trace_s_own_names_and_units(spark, tmp_path,
     assert usage.value.code == 2 and "expected NAME=EXPRESSION" in capsys.readouterr().err
 
 
+def test_a_headerless_trace_with_offset_timestamps_is_mapped_by_column_number(spark, tmp_path, capsys):
+    """Alibaba's machine_usage.csv: no header row, seconds since the trace's start, empty fields."""
+    import pandas as pd
+
+    source = small_fleet(tmp_path / "fleet.parquet", hosts=2, days=0.2)
+    expected = run_etl(spark, source, tmp_path / "canonical", Settings())
+    frame = pd.read_parquet(source)
+    trace = pd.DataFrame(
+        {
+            "machine_id": frame["host_id"].str.replace("web-", "m_"),
+            "time_stamp": frame["timestamp"] - T0,
+            "cpu_util_percent": frame["cpu_util"].round(6),
+            "mem_util_percent": frame["mem_util"].round(6),
+            "mem_gps": None,
+        }
+    )
+    path = tmp_path / "machine_usage.csv"
+    trace.to_csv(path, index=False, header=False)
+    out = tmp_path / "features"
+    base = ["etl", "--input", str(path), "--output", str(out)]
+    assert analytics_main(base) == 2  # unmapped: the columns are numbered, and the error says so
+    err = capsys.readouterr().err
+    assert (
+        "['_c0', '_c1', '_c2', '_c3', '_c4']" in err
+        and "no header row" in err
+        and "--column host_id=_c0" in err
+    )
+    # keys mapped, timestamps left as offsets: every row dropped, and the error points at the offsets
+    keys = ["--column", "host_id=_c0", "--column", "timestamp=_c1"]
+    assert analytics_main([*base, *keys, "--column", "cpu_util=_c2"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    last = int(trace["time_stamp"].max())
+    assert f"These run from 0 to {last:,}: offsets from the start of the trace" in err
+    assert "--column 'timestamp=timestamp + 1700000000'" in err
+    # placed on the calendar: the same features as the canonical file's (cpu and memory)
+    mapped = ["--column", "host_id=_c0", "--column", f"timestamp=_c1 + {T0}"]
+    mapped += ["--column", "cpu_util=_c2", "--column", "mem_util=_c3"]
+    assert analytics_main([*base, *mapped]) == 0
+    report = json.loads((out / QUALITY_REPORT_FILE).read_text())
+    assert report["output_rows"] == expected.output_rows and report["dropped_timestamps"] is None
+    got, want = read_output(out).to_pandas(), read_output(tmp_path / "canonical").to_pandas()
+    got, want = (f.sort_values(["host_id", "timestamp"]).reset_index(drop=True) for f in (got, want))
+    for feature in ("cpu_util_mean_60m", "cpu_util_slope_15m", "mem_util_max_60m", "hour_sin"):
+        np.testing.assert_allclose(got[feature], want[feature], rtol=1e-6, atol=1e-6, err_msg=feature)
+
+
 def test_utilisation_in_another_unit_than_percent_is_warned_about(spark, tmp_path):
     import pandas as pd
 

@@ -137,3 +137,27 @@ def test_text_timestamps_may_be_iso_8601(spark):
     rows = [("a", "2026-03-02T00:00:00Z"), ("a", " 2026-03-02 00:01:00 "), ("a", "yesterday"), ("a", "")]
     got = conform(spark.createDataFrame(rows, "host_id string, timestamp string"))[0].collect()
     assert [r["timestamp"] for r in got] == [T0, T0 + 60, None, None]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "layout"),
+    [
+        ("host_id,timestamp,cpu_util", (",", True)),
+        ('"host_id";"timestamp";"cpu_util"', (";", True)),
+        ("Timestamp [ms];\tCPU usage [%];\tMemory usage [KB]", (";", True)),
+        ("m_1932,386640,41,92,,,,,43", (",", False)),  # Alibaba machine_usage.csv: data from the first line
+        ("0\t0e0d8c\t9.8\t12.1\t10.5", ("\t", False)),  # Azure-like, tab-separated
+        ("vm-7|1700000000|55.5", ("|", False)),
+        ("", (",", True)),
+    ],
+)
+def test_csv_separator_and_header_are_read_from_the_first_line(tmp_path, first_line, layout):
+    import gzip
+
+    from analytics.etl.quality import _csv_layout
+
+    path = tmp_path / "trace.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(first_line + "\n1,2,3\n")
+    assert _csv_layout(str(path)) == layout
+    assert _csv_layout(str(tmp_path)) == layout  # a directory: its first CSV file
