@@ -130,7 +130,8 @@ def build_feature_frame(
     report.fill_limit_rows = fill_limit
     duplicates, checks = Observation("duplicates"), Observation("row_checks")
     valid = valid_rows(flagged.observe(checks, *row_checks()))
-    grid = to_grid(bucketed(valid, step, fill_limit, gap_rows, duplicates), step, fill_limit)
+    partitions = _partitions(raw.sparkSession, report.rows_read)
+    grid = to_grid(bucketed(valid, step, fill_limit, gap_rows, duplicates, partitions), step, fill_limit)
     # Every window stage copies whole rows, and the labels' next-onset frame is the dearest: the three label
     # stages run first, on the narrow grid, then the two feature stages.
     features, labels = FeaturePlan(step, time_range), LabelPlan(label, step)
@@ -147,6 +148,17 @@ def build_feature_frame(
 
 
 _HELPERS = ("_prev_ts", "_prev_filled")
+ROWS_PER_PARTITION = 600_000
+"""Input rows per partition of the main job, at most (more partitions than ``spark.sql.shuffle.partitions``
+when the input is large). Each task sorts its whole output (about 850 bytes a row) by date for the
+partitioned write: at 10M rows in 8 partitions, local[2] with a 4 GB driver spilled 3.6 GB to disk; in 16
+it spilled nothing, in the same time."""
+
+
+def _partitions(spark: SparkSession, rows: int) -> int:
+    """Partitions of the main job: the session's shuffle partitions, more for a large input."""
+    configured = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
+    return max(configured, -(-rows // ROWS_PER_PARTITION))
 
 
 def _nothing_usable(report: QualityReport) -> str:

@@ -45,3 +45,14 @@ def test_300_second_and_60_second_series_with_gaps(spark):
     assert sorted(t for (_, t), r in out.items() if r["filled"]) == [360, 420, 480]
     assert out[("pod", 480)]["cpu_util"] == 4.0  # carried forward from the sample at 4 min 17 s
     assert 1200 + 60 not in times and 60 * 39 + 60 in times  # the long gap stays a gap
+
+
+def test_a_large_input_gets_more_partitions_so_no_task_sorts_too_much(spark):
+    """The main job's partitions: the session's shuffle partitions, one more per ROWS_PER_PARTITION beyond."""
+    from analytics.etl.pipeline import ROWS_PER_PARTITION, _partitions
+
+    configured = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    assert _partitions(spark, 0) == configured
+    assert _partitions(spark, configured * ROWS_PER_PARTITION) == configured
+    assert _partitions(spark, configured * ROWS_PER_PARTITION + 1) == configured + 1
+    assert _partitions(spark, 10_080_000) == max(configured, 17)
