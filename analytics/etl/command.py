@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from analytics.etl.options import add_column_argument
+from analytics.etl.options import add_column_argument, add_sample_hosts_argument
 
 if TYPE_CHECKING:
     from analytics.settings import Settings
@@ -21,13 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input",
         required=True,
         help="a telemetry lake (LAKE/telemetry/date=.../*.parquet), a Parquet file or directory, or a CSV "
-        "file with a header row, in the canonical schema (host_id; timestamp as a timestamp type, ISO-8601 "
-        "text or epoch s/ms/us/ns; any metric columns, utilisation in percent)",
+        "file (with a header row, or columns _c0, _c1...), in the canonical schema (host_id; timestamp as a "
+        "timestamp type, ISO-8601 text or epoch s/ms/us/ns; any metric columns, utilisation in percent)",
     )
     parser.add_argument(
         "--output", required=True, help="the FEATURES directory to write (replaced atomically)"
     )
     add_column_argument(parser)
+    add_sample_hosts_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings, local[*])")
     parser.add_argument(
         "--step",
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             args.max_future_seconds if args.max_future_seconds is not None else defaults.max_future_seconds
         ),
         columns=dict(args.column),
+        sample_hosts=args.sample_hosts,
+        sample_seed=settings.training.seed,
     )
     started = time.monotonic()
     try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from analytics.features import lookback_rows
 from analytics.features.online import FILL_SECONDS, default_fill_limit
 
-__all__ = ["NICE_STEPS", "EtlOptions", "add_column_argument", "choose_step"]
+__all__ = ["NICE_STEPS", "EtlOptions", "add_column_argument", "add_sample_hosts_argument", "choose_step"]
 
 NICE_STEPS: tuple[int, ...] = (60, 120, 180, 300, 600, 900, 1200, 1800, 3600)
 """Steps the automatic choice snaps to (multiples of 60 s that people use for telemetry)."""
@@ -33,6 +33,11 @@ class EtlOptions:
     columns: dict[str, str] = field(default_factory=dict)
     """Columns added or replaced before anything else, ``{name: Spark SQL expression over the input's own
     columns}``: how a real trace's names and units become the canonical schema."""
+    sample_hosts: int | None = None
+    """Keep only this many hosts, a seeded random sample (:mod:`analytics.sampling`), right after
+    :attr:`columns`: a trace too large to featurise whole in reasonable time. ``None``: every host."""
+    sample_seed: int = 0
+    """Seed of that sample."""
 
     def fill_limit(self, step_seconds: int) -> int:
         """Forward-fill limit in rows on ``step_seconds`` (the same rule as online scoring's)."""
@@ -69,6 +74,28 @@ def _column(text: str) -> tuple[str, str]:
     if not sep or not name.strip() or not expr.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=EXPRESSION, got {text!r}")
     return name.strip(), expr.strip()
+
+
+def _host_count(text: str) -> int:
+    try:
+        hosts = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        hosts = 0
+    if hosts < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of hosts (1 or more), got {text!r}")
+    return hosts
+
+
+def add_sample_hosts_argument(parser: argparse.ArgumentParser) -> None:
+    """``--sample-hosts N``, the same for ``etl``, ``evaluate`` and ``backtest``."""
+    parser.add_argument(
+        "--sample-hosts",
+        type=_host_count,
+        default=None,
+        metavar="N",
+        help="featurise only N hosts, a seeded random sample taken before anything else (for a trace too "
+        "large to featurise whole; the quality report counts the sampled hosts' rows)",
+    )
 
 
 def add_column_argument(parser: argparse.ArgumentParser) -> None:

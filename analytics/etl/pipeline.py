@@ -45,6 +45,7 @@ from analytics.etl.report import QualityReport
 from analytics.etl.resample import FILLED, GAP, bucketed, to_grid
 from analytics.features import FEATURE_NAMES, FEATURE_SET_DIGEST, FEATURE_SET_VERSION, FEATURES
 from analytics.features.spark import FeaturePlan, with_inputs
+from analytics.sampling import ranked_hosts
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -117,7 +118,8 @@ def build_feature_frame(
     opts = options or EtlOptions()
     report = QualityReport(input=input_name)
     report.derived_columns = dict(opts.columns)
-    conformed, report.missing_metrics, report.ignored_columns = conform(derive(raw, opts.columns))
+    derived = _sampled(derive(raw, opts.columns), opts, report)
+    conformed, report.missing_metrics, report.ignored_columns = conform(derived)
     now = opts.now if opts.now is not None else int(time.time())
     flagged = flag(conformed, opts, now)
     time_range = profile(flagged, report)
@@ -148,6 +150,22 @@ def build_feature_frame(
 
 
 _HELPERS = ("_prev_ts", "_prev_filled")
+
+
+def _sampled(raw: DataFrame, options: EtlOptions, report: QualityReport) -> DataFrame:
+    """``raw`` restricted to ``options.sample_hosts`` hosts in the seeded order (one job lists the hosts)."""
+    wanted = options.sample_hosts
+    if wanted is None or "host_id" not in raw.columns:  # no host column: conform() says so
+        return raw
+    host = F.col("host_id").cast("string")
+    hosts = [row[0] for row in raw.select(host).where(host.isNotNull()).distinct().collect()]
+    if len(hosts) <= wanted:
+        return raw
+    kept = ranked_hosts(hosts, options.sample_seed)[:wanted]
+    report.sampled_hosts = {"hosts": wanted, "of_hosts": len(hosts), "seed": options.sample_seed}
+    return raw.where(host.isin(kept))
+
+
 ROWS_PER_PARTITION = 600_000
 """Input rows per partition of the main job, at most (more partitions than ``spark.sql.shuffle.partitions``
 when the input is large). Each task sorts its whole output (about 850 bytes a row) by date for the

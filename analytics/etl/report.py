@@ -28,6 +28,9 @@ class QualityReport:
     """What was read."""
     derived_columns: dict[str, str] = field(default_factory=dict)
     """Columns added or replaced by an expression before the checks (``--column NAME=EXPR``)."""
+    sampled_hosts: dict[str, int] | None = None
+    """``hosts``, ``of_hosts`` and ``seed`` when only a sample of the hosts was read (``--sample-hosts``); the
+    counts below are then those of the sampled hosts' rows."""
     rows_read: int = 0
     """Raw rows in the input."""
     rows_kept: int = 0
@@ -107,6 +110,14 @@ class QualityReport:
         lines = [
             f"input            {self.input}",
             *[f"column           {k} = {v}" for k, v in self.derived_columns.items()],
+            *(
+                [
+                    f"sampled hosts    {self.sampled_hosts['hosts']:,} of {self.sampled_hosts['of_hosts']:,} "
+                    f"(seed {self.sampled_hosts['seed']}); the counts below are theirs"
+                ]
+                if self.sampled_hosts
+                else []
+            ),
             f"rows read        {self.rows_read:,}",
             f"rows kept        {self.rows_kept:,}   dropped {dropped:,}"
             + "".join(f"  {k}={v:,}" for k, v in self.dropped.items() if v),

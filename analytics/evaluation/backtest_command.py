@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import structlog
 
-from analytics.etl.options import add_column_argument
+from analytics.etl.options import add_column_argument, add_sample_hosts_argument
 from analytics.evaluation.baselines import BASELINES
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.report import (
@@ -72,6 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--step", type=int, default=None, help="resampling step in seconds (default: inferred)"
     )
     add_column_argument(parser)
+    add_sample_hosts_argument(parser)
     add_max_rows_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
@@ -138,6 +139,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 master=args.master,
                 columns=dict(args.column),
                 max_rows=args.max_rows,
+                sample_hosts=args.sample_hosts,
                 seed=seed,
             )
         except DatasetError as exc:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import structlog
 
-from analytics.etl.options import add_column_argument
+from analytics.etl.options import add_column_argument, add_sample_hosts_argument
 from analytics.evaluation.baselines import static_threshold_score, trend_score
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.report import (
@@ -58,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--plots", type=Path, default=None, help="directory for the PNG plots")
     add_column_argument(parser)
+    add_sample_hosts_argument(parser)
     add_max_rows_argument(parser)
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
@@ -136,6 +137,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 master=args.master,
                 columns=dict(args.column),
                 max_rows=args.max_rows,
+                sample_hosts=args.sample_hosts,
                 seed=settings.training.seed,
             )
         except DatasetError as exc:

@@ -52,6 +52,7 @@ def featurize(
     columns: Mapping[str, str] | None = None,
     max_rows: int | None = None,
     seed: int = 0,
+    sample_hosts: int | None = None,
 ) -> Featurized:
     """Run the Spark ETL on a dataset and load the featured, labelled rows.
 
@@ -63,7 +64,8 @@ def featurize(
         master: Spark master override.
         columns: Columns added or replaced first, ``{name: Spark SQL expression}`` (``--column``).
         max_rows: Row budget of the loaded features (see :func:`~analytics.training.data.load_features`).
-        seed: Seed of the host sample, when the budget calls for one.
+        seed: Seed of the host samples (``sample_hosts``, and ``max_rows`` when the budget calls for one).
+        sample_hosts: Featurise only this many hosts, a seeded random sample (``--sample-hosts``).
 
     Returns:
         The featured dataset and the quality report.
@@ -77,7 +79,7 @@ def featurize(
     features = workdir / "features"
     spark = create_spark_session(settings.spark, master=master, app_name="cloudsense-evaluate")
     try:
-        options = EtlOptions(columns=dict(columns or {}))
+        options = EtlOptions(columns=dict(columns or {}), sample_hosts=sample_hosts, sample_seed=seed)
         report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds, options=options)
         data = load_features(features, settings.label, max_rows=max_rows, seed=seed)
     except (EtlInputError, FileNotFoundError) as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import pandas as pd
 import structlog
+
+from analytics.sampling import ranked_hosts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -246,11 +247,6 @@ def add_max_rows_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _host_rank(seed: int, host: str) -> bytes:
-    """A host's place in the seeded random order (stable across runs, platforms and Python versions)."""
-    return hashlib.blake2b(f"{seed}:{host}".encode(), digest_size=8).digest()
-
-
 def _sample_hosts(
     dataset: Any, max_rows: int, seed: int, total: int, automatic: bool
 ) -> tuple[list[str], HostSample]:
@@ -263,7 +259,7 @@ def _sample_hosts(
     }
     kept: list[str] = []
     rows = 0
-    for host in sorted(sizes, key=lambda h: _host_rank(seed, h)):
+    for host in ranked_hosts(sizes, seed):
         if kept and rows + sizes[host] > max_rows:
             break  # a prefix of the random order (skipping to smaller hosts would favour small hosts)
         kept.append(host)

@@ -40,6 +40,7 @@ def _backtest(dataset: Path, split: str, tmp_path: Path) -> tuple[int, dict]:
         master=None,
         column=[],
         max_rows=None,
+        sample_hosts=None,
     )
     code = backtest_command.run(args, settings)
     return code, json.loads(out.read_text())

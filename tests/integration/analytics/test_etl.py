@@ -251,6 +251,30 @@ def test_a_headerless_trace_with_offset_timestamps_is_mapped_by_column_number(sp
         np.testing.assert_allclose(got[feature], want[feature], rtol=1e-6, atol=1e-6, err_msg=feature)
 
 
+def test_sample_hosts_featurises_a_seeded_sample_of_whole_hosts(spark, tmp_path, capsys):
+    """--sample-hosts N: N hosts in the same seeded order as the loader's sample, each host whole."""
+    from analytics.sampling import ranked_hosts
+
+    source = small_fleet(tmp_path / "fleet.parquet", hosts=4, days=0.2)
+    whole = run_etl(spark, source, tmp_path / "whole", Settings())
+    out = tmp_path / "sampled"
+    args = ["etl", "--input", str(source), "--output", str(out), "--sample-hosts", "2"]
+    assert analytics_main(args) == 0
+    assert "sampled hosts    2 of 4 (seed 0); the counts below are theirs" in capsys.readouterr().out
+    report = json.loads((out / QUALITY_REPORT_FILE).read_text())
+    assert report["sampled_hosts"] == {"hosts": 2, "of_hosts": 4, "seed": 0}
+    assert report["rows_read"] == whole.rows_read // 2 and report["output_rows"] == whole.output_rows // 2
+    hosts = set(read_output(out).column("host_id").to_pylist())
+    assert hosts == set(ranked_hosts([f"web-{h}" for h in range(4)], seed=0)[:2])
+    # as many hosts as there are, or more: no sample
+    assert analytics_main([*args[:-1], "4"]) == 0
+    assert "sampled hosts" not in capsys.readouterr().out
+    assert json.loads((out / QUALITY_REPORT_FILE).read_text())["sampled_hosts"] is None
+    with pytest.raises(SystemExit) as usage:
+        analytics_main([*args[:-1], "0"])
+    assert usage.value.code == 2 and "expected a number of hosts (1 or more)" in capsys.readouterr().err
+
+
 def test_utilisation_in_another_unit_than_percent_is_warned_about(spark, tmp_path):
     import pandas as pd
 

@@ -186,6 +186,7 @@ def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, ca
         master=None,
         column=column,
         max_rows=None,
+        sample_hosts=None,
     )
     assert evaluate_command.run(args, pipeline.settings) == 0
     printed = capsys.readouterr().out

@@ -55,6 +55,11 @@ def test_the_sample_is_the_seeds(features_dir):
     other = _hosts(load_features(features_dir, LabelSettings(), max_rows=budget, seed=1))
     assert first == again and len(first) == 6
     assert other != first and len(other) == 6
+    # the order of analytics.sampling, which the ETL's --sample-hosts follows too
+    from analytics.sampling import ranked_hosts
+
+    every = _hosts(load_features(features_dir, LabelSettings(), max_rows=0))
+    assert first == set(ranked_hosts(every, 0)[:6]) and other == set(ranked_hosts(every, 1)[:6])
 
 
 def test_a_budget_below_one_host_still_loads_one_whole_host(features_dir):
