@@ -133,7 +133,7 @@ def build_feature_frame(
     duplicates, checks = Observation("duplicates"), Observation("row_checks")
     valid = valid_rows(flagged.observe(checks, *row_checks()))
     partitions = _partitions(raw.sparkSession, report.rows_read)
-    grid = to_grid(bucketed(valid, step, fill_limit, gap_rows, duplicates, partitions), step, fill_limit)
+    grid = to_grid(bucketed(valid, step, fill_limit, gap_rows, partitions, duplicates), step, fill_limit)
     # Every window stage copies whole rows, and the labels' next-onset frame is the dearest: the three label
     # stages run first, on the narrow grid, then the two feature stages.
     features, labels = FeaturePlan(step, time_range), LabelPlan(label, step)

@@ -2,9 +2,9 @@
 
 Rules (each counted in the :class:`~analytics.etl.report.QualityReport`):
 
-* **Input.** A lake (``PATH/telemetry/date=...``), Parquet files, or CSV files with a header row
-  (``.csv``, ``.csv.gz``; column types inferred, then converted as below). Anything else is refused with a
-  clear error.
+* **Input.** A lake (``PATH/telemetry/date=...``), Parquet files, or CSV files (``.csv``, ``.csv.gz``; with a
+  header row, or columns ``_c0``, ``_c1``...; column types inferred, then converted as below). Anything else
+  is refused with a clear error.
 * **Schema.** ``host_id`` → string, ``timestamp`` → epoch seconds (long), every metric of
   ``agent.wire.METRIC_NAMES`` → double (text that is not a number → missing). Missing metric columns are
   added as missing; other columns are ignored (and listed).
@@ -118,7 +118,7 @@ def _csv_layout(path: str) -> tuple[str, bool]:
     if "://" in path or not local.exists():
         return ",", True
     if local.is_dir():
-        files = sorted(p for p in local.rglob("*") if p.is_file() and p.name.lower().endswith(_CSV_SUFFIXES))
+        files = [p for p in _data_files(local) if p.name.lower().endswith(_CSV_SUFFIXES)]
         if not files:
             return ",", True
         local = files[0]
@@ -141,15 +141,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _data_files(directory: Path) -> list[Path]:
+    """The files under ``directory`` that Spark reads (not hidden: ``.``/``_`` names), sorted by path."""
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+
+
 def _input_format(path: str) -> str:
     """``csv`` or ``parquet``: by suffix, and for a local file by its magic bytes."""
     local = Path(path)
     if "://" in path:
         return "csv" if path.lower().endswith(_CSV_SUFFIXES) else "parquet"
     if local.is_dir():
-        names = [
-            p.name.lower() for p in local.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
-        ]
+        names = [p.name.lower() for p in _data_files(local)]
         csv = any(n.endswith(_CSV_SUFFIXES) for n in names)
         return "csv" if csv and not any(n.endswith(".parquet") for n in names) else "parquet"
     if local.name.lower().endswith(_CSV_SUFFIXES):
@@ -159,7 +162,7 @@ def _input_format(path: str) -> str:
     if magic != _PARQUET_MAGIC:
         raise EtlInputError(
             f"input {path} is not a Parquet file (it does not start with PAR1) and its name does not end in "
-            f"{' or '.join(_CSV_SUFFIXES)}; give Parquet or CSV with a header row"
+            f"{' or '.join(_CSV_SUFFIXES)}; give Parquet or CSV"
         )
     return "parquet"
 

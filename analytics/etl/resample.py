@@ -34,8 +34,8 @@ def bucketed(
     step: int,
     fill_limit: int,
     gap_rows: int,
+    partitions: int,
     duplicates: Observation | None = None,
-    partitions: int | None = None,
 ) -> DataFrame:
     """Drop duplicates, average the rows into steps and size the gap before each observed step.
 
@@ -44,9 +44,9 @@ def bucketed(
         step: Grid step in seconds.
         fill_limit: Longest run of missing steps that is filled.
         gap_rows: Empty rows that stand for a longer run.
+        partitions: Partitions of the shuffle by host.
         duplicates: Observes ``duplicate`` (rows dropped for repeating a host and timestamp) when the frame
             is computed.
-        partitions: Partitions of the shuffle by host (default ``spark.sql.shuffle.partitions``).
 
     Returns:
         One row per observed (host, step), hash-partitioned by host: ``host_id``, ``_bucket``, the metric
@@ -57,8 +57,7 @@ def bucketed(
     # need a sort-based one), no sort.
     first = [F.min_by(F.col(m), F.col(ARRIVAL)).alias(m) for m in METRIC_NAMES]
     copies = F.count(F.lit(1)).alias("_copies")
-    by_host = valid.repartition("host_id") if partitions is None else valid.repartition(partitions, "host_id")
-    unique = by_host.groupBy("host_id", "timestamp").agg(*first, copies)
+    unique = valid.repartition(partitions, "host_id").groupBy("host_id", "timestamp").agg(*first, copies)
     if duplicates is not None:
         unique = unique.observe(duplicates, F.sum(F.col("_copies") - 1).alias("duplicate"))
     bucket = ((F.col("timestamp") + F.lit(step - 1)) / F.lit(step)).cast("long") * F.lit(step)

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import structlog
 
-from analytics.etl.options import add_column_argument, add_sample_hosts_argument
 from analytics.evaluation.baselines import BASELINES
+from analytics.evaluation.featurize import DatasetError, add_dataset_arguments, featurize_args
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.report import (
     make_console,
@@ -33,7 +33,6 @@ from analytics.evaluation.report import (
     print_table,
     write_json,
 )
-from analytics.training.data import add_max_rows_argument
 from analytics.training.pipeline import TrainResult, train_and_evaluate, untrained_metrics
 from analytics.training.split import Scheme, SplitError, split_features
 
@@ -50,12 +49,7 @@ PREDICTORS = ("lightgbm", "random_forest", *BASELINES)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cloudsense backtest``."""
-    parser.add_argument(
-        "--dataset",
-        required=True,
-        type=Path,
-        help="Parquet or CSV file (or directory) in the canonical schema",
-    )
+    add_dataset_arguments(parser)
     parser.add_argument(
         "--json", type=Path, default=None, help="write the table as JSON (one object per predictor)"
     )
@@ -71,10 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step", type=int, default=None, help="resampling step in seconds (default: inferred)"
     )
-    add_column_argument(parser)
-    add_sample_hosts_argument(parser)
-    add_max_rows_argument(parser)
-    parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
 
 def backtest(
@@ -125,23 +115,11 @@ def _summary(data: FeatureData) -> str:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """``cloudsense backtest``: print the test table; JSON and plots on request."""
-    from analytics.evaluation.featurize import DatasetError, featurize
-
     console = make_console()
     seed = settings.training.seed if args.seed is None else args.seed
     with tempfile.TemporaryDirectory(prefix="cloudsense-backtest-") as tmp:
         try:
-            featured = featurize(
-                args.dataset,
-                settings,
-                Path(tmp),
-                step_seconds=args.step,
-                master=args.master,
-                columns=dict(args.column),
-                max_rows=args.max_rows,
-                sample_hosts=args.sample_hosts,
-                seed=seed,
-            )
+            featured = featurize_args(args, settings, Path(tmp), step_seconds=args.step, seed=seed)
         except DatasetError as exc:
             console.print(f"[red]cannot backtest[/]: {exc}")
             return 2

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import structlog
 
-from analytics.etl.options import add_column_argument, add_sample_hosts_argument
 from analytics.evaluation.baselines import static_threshold_score, trend_score
+from analytics.evaluation.featurize import DatasetError, add_dataset_arguments, featurize_args
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.report import (
     make_console,
@@ -28,7 +28,6 @@ from analytics.evaluation.report import (
     write_json,
 )
 from analytics.evaluation.scoring import Evaluation, baseline_output, evaluate, model_output
-from analytics.training.data import add_max_rows_argument
 
 if TYPE_CHECKING:
     from analytics.serving import Predictor
@@ -42,12 +41,7 @@ log = structlog.get_logger()
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cloudsense evaluate``."""
-    parser.add_argument(
-        "--dataset",
-        required=True,
-        type=Path,
-        help="Parquet or CSV file (or directory) in the canonical schema",
-    )
+    add_dataset_arguments(parser)
     parser.add_argument(
         "--model",
         default="champion",
@@ -57,10 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", type=Path, default=None, help="write the table as JSON (one object per predictor)"
     )
     parser.add_argument("--plots", type=Path, default=None, help="directory for the PNG plots")
-    add_column_argument(parser)
-    add_sample_hosts_argument(parser)
-    add_max_rows_argument(parser)
-    parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
 
 
 def load_model(model: str, settings: Settings, dst: Path | None = None) -> Predictor:
@@ -112,8 +102,6 @@ def score_dataset(data: FeatureData, predictor: Predictor) -> Evaluation:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """``cloudsense evaluate``: print the table, write plots and (optionally) JSON."""
-    from analytics.evaluation.featurize import DatasetError, featurize
-
     console = make_console()
     with tempfile.TemporaryDirectory(prefix="cloudsense-model-") as tmp:
         predictor = load_model(args.model, settings, Path(tmp))
@@ -129,16 +117,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"label": label})
     with tempfile.TemporaryDirectory(prefix="cloudsense-evaluate-") as tmp:
         try:
-            featured = featurize(
-                args.dataset,
-                settings,
-                Path(tmp),
-                step_seconds=spec.step_seconds,
-                master=args.master,
-                columns=dict(args.column),
-                max_rows=args.max_rows,
-                sample_hosts=args.sample_hosts,
-                seed=settings.training.seed,
+            featured = featurize_args(
+                args, settings, Path(tmp), step_seconds=spec.step_seconds, seed=settings.training.seed
             )
         except DatasetError as exc:
             console.print(f"[red]cannot evaluate[/]: {exc}")

@@ -10,20 +10,22 @@ features it was trained on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
-from analytics.training.data import FeatureData, load_features
+from analytics.etl.options import add_column_argument, add_sample_hosts_argument
+from analytics.training.data import FeatureData, add_max_rows_argument, load_features
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Mapping
-    from pathlib import Path
 
     from analytics.etl.report import QualityReport
     from analytics.settings import Settings
 
-__all__ = ["DatasetError", "Featurized", "featurize"]
+__all__ = ["DatasetError", "Featurized", "add_dataset_arguments", "featurize", "featurize_args"]
 
 log = structlog.get_logger()
 
@@ -86,3 +88,34 @@ def featurize(
         raise DatasetError(str(exc)) from exc
     log.info("dataset_featurized", path=str(dataset), rows=len(data.frame), step_seconds=report.step_seconds)
     return Featurized(data, report)
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which dataset and how to read it: the options ``evaluate`` and ``backtest`` share."""
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        type=Path,
+        help="Parquet or CSV file (or directory) in the canonical schema",
+    )
+    add_column_argument(parser)
+    add_sample_hosts_argument(parser)
+    add_max_rows_argument(parser)
+    parser.add_argument("--master", default=None, help="Spark master URL (default: settings)")
+
+
+def featurize_args(
+    args: argparse.Namespace, settings: Settings, workdir: Path, *, step_seconds: int | None, seed: int
+) -> Featurized:
+    """:func:`featurize` with the options of :func:`add_dataset_arguments`."""
+    return featurize(
+        args.dataset,
+        settings,
+        workdir,
+        step_seconds=step_seconds,
+        master=args.master,
+        columns=dict(args.column),
+        max_rows=args.max_rows,
+        sample_hosts=args.sample_hosts,
+        seed=seed,
+    )

@@ -160,4 +160,5 @@ def test_csv_separator_and_header_are_read_from_the_first_line(tmp_path, first_l
     with gzip.open(path, "wt") as fh:
         fh.write(first_line + "\n1,2,3\n")
     assert _csv_layout(str(path)) == layout
+    (tmp_path / "_ignored.csv").write_text("1;2;3\n")  # Spark skips _ and . files, so does the sniffing
     assert _csv_layout(str(tmp_path)) == layout  # a directory: its first CSV file

@@ -90,32 +90,13 @@ def test_max_rows_option_reads_numbers_auto_and_all(capsys):
         assert "expected a number of rows (1 or more), 'auto' or 'all'" in capsys.readouterr().err
 
 
-@pytest.fixture
-def own_mlflow_store():
-    """Put MLflow's process-wide URIs back afterwards (training sets them; other tests read them)."""
-    import mlflow
-
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    yield
-    mlflow.set_tracking_uri(before[0])
-    mlflow.set_registry_uri(before[1])
-
-
-@pytest.mark.usefixtures("own_mlflow_store")
-def test_train_cli_says_it_sampled_and_logs_the_sample(features_dir, tmp_path, capsys):
+def test_train_cli_says_it_sampled_and_logs_the_sample(features_dir, own_store_settings, capsys):
     from mlflow import MlflowClient
     from test_training_run import _train_args
 
-    from analytics.settings import Settings
     from analytics.training import command
 
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        mlflow={
-            "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
-            "artifact_location": (tmp_path / "a").as_uri(),
-        },
-    )
+    settings = own_store_settings
     args = _train_args(features_dir, max_rows=18 * ROWS_PER_HOST)
     assert command.run(args, settings) == 0
     out = " ".join(capsys.readouterr().out.split())  # as words: the console wraps lines

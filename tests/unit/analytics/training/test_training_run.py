@@ -227,20 +227,15 @@ def test_train_cli_refuses_bad_input_with_a_message(tmp_path, train_settings, ca
     assert "3 hosts" in capsys.readouterr().out
 
 
-def test_train_cli_repeats_reports_the_spread_over_fleet_splits(features_dir, tmp_path, capsys):
+def test_train_cli_repeats_reports_the_spread_over_fleet_splits(
+    features_dir, own_store_settings, tmp_path, capsys
+):
     """--repeats 2: two splits (seeds 3 and 4) scored; the first is registered and is the first value."""
     from mlflow import MlflowClient
 
-    from analytics.settings import Settings
     from analytics.training import command
 
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        mlflow={
-            "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
-            "artifact_location": (tmp_path / "a").as_uri(),
-        },
-    )
+    settings = own_store_settings
     args = _train_args(
         features_dir, repeats=2, json=tmp_path / "table.json", repeats_json=tmp_path / "repeats.json"
     )
