@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import structlog
 
+from analytics.mlflow_store import using_store
 from analytics.serving import BUNDLE_ARTIFACT, load_bundle
 
 if TYPE_CHECKING:
@@ -163,15 +164,14 @@ def _log_training(
     tags: Mapping[str, str] | None,
 ) -> RunRecord:
     uri = settings.mlflow_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment_id = _experiment_id(client, settings)
     name = settings.mlflow.model_name
     predictor = load_bundle(bundle_dir)
     example = input_example[list(predictor.feature_names)].astype(np.float64)
     signature = infer_signature(example, predictor.predict(example.to_numpy()))
-    with mlflow.start_run(experiment_id=experiment_id, tags=dict(tags or {})) as run:
+    # start_run and log_model read the process-wide URIs only: set them for the run, then restore them.
+    with using_store(uri), mlflow.start_run(experiment_id=experiment_id, tags=dict(tags or {})) as run:
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         metrics: dict[str, float] = dict(extra_metrics)
         for predictor_name, values in table.items():

@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analytics.mlflow_store import using_store
 from analytics.serving._predictor import Predictor, load_bundle
 
 if TYPE_CHECKING:
@@ -86,21 +87,13 @@ def load_registered(
     """
     target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="cloudsense-model-"))
     with _quiet():
-        import mlflow  # lazy: serving never imports MLflow eagerly
-        from mlflow.artifacts import download_artifacts
+        from mlflow.artifacts import download_artifacts  # lazy: serving never imports MLflow eagerly
 
-        # models:/ URIs are resolved through the process-wide URIs: left unset, MLflow falls back to its
-        # default store and creates ./mlflow.db in the caller's working directory. Set both, then restore.
-        previous = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
-        try:
+        # models:/ URIs are resolved through the process-wide registry URI only (see analytics.mlflow_store).
+        with using_store(tracking_uri):
             local = download_artifacts(
                 artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
             )
-        finally:
-            mlflow.set_tracking_uri(previous[0])
-            mlflow.set_registry_uri(previous[1])
     candidates = [Path(local) / "artifacts" / BUNDLE_ARTIFACT, Path(local) / BUNDLE_ARTIFACT]
     for candidate in candidates:
         if (candidate / "bundle.json").is_file():

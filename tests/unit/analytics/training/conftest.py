@@ -172,19 +172,13 @@ def trained(features_dir: Path, train_settings):
 
 @pytest.fixture
 def own_store_settings(tmp_path: Path):
-    """Settings with this test's own data dir and MLflow store; MLflow's process-wide URIs, which training
-    sets, are put back afterwards (other tests read the shared store through them)."""
-    import mlflow
-
+    """Settings with this test's own data dir and MLflow store."""
     from analytics.settings import Settings
 
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    yield Settings(
+    return Settings(
         data_dir=tmp_path / "data",
         mlflow={
             "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
             "artifact_location": (tmp_path / "a").as_uri(),
         },
     )
-    mlflow.set_tracking_uri(before[0])
-    mlflow.set_registry_uri(before[1])

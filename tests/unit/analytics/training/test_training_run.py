@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -96,12 +97,12 @@ def test_artifacts_are_logged(trained, train_settings):
 def test_registered_model_holds_the_bundle_signature_and_example(trained, train_settings, tmp_path):
     from mlflow.artifacts import download_artifacts
 
+    from analytics.mlflow_store import using_store
+
     uri = f"models:/{train_settings.mlflow.model_name}/{trained.record.version}"
-    local = Path(
-        download_artifacts(
-            artifact_uri=uri, dst_path=str(tmp_path), tracking_uri=train_settings.mlflow_tracking_uri()
-        )
-    )
+    store = train_settings.mlflow_tracking_uri()
+    with using_store(store):  # models:/ resolves through the process-wide registry URI only
+        local = Path(download_artifacts(artifact_uri=uri, dst_path=str(tmp_path), tracking_uri=store))
     bundle = local / "artifacts" / "bundle"
     for name in ("bundle.json", "model.txt"):
         assert (bundle / name).is_file(), name
@@ -231,6 +232,7 @@ def test_train_cli_repeats_reports_the_spread_over_fleet_splits(
     features_dir, own_store_settings, tmp_path, capsys
 ):
     """--repeats 2: two splits (seeds 3 and 4) scored; the first is registered and is the first value."""
+    import mlflow
     from mlflow import MlflowClient
 
     from analytics.training import command
@@ -239,7 +241,15 @@ def test_train_cli_repeats_reports_the_spread_over_fleet_splits(
     args = _train_args(
         features_dir, repeats=2, json=tmp_path / "table.json", repeats_json=tmp_path / "repeats.json"
     )
+    process_wide = (
+        mlflow.get_tracking_uri(),
+        mlflow.get_registry_uri(),
+        os.environ.get("MLFLOW_TRACKING_URI"),
+    )
     assert command.run(args, settings) == 0
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), os.environ.get("MLFLOW_TRACKING_URI")) == (
+        process_wide
+    )  # training logged to its own store without steering the rest of the process there
     out = capsys.readouterr().out
     assert "over 2 fleet splits (seeds 3, 4)" in out
     table = json.loads((tmp_path / "table.json").read_text())
