@@ -36,8 +36,14 @@ class EtlOptions:
     sample_hosts: int | None = None
     """Keep only this many hosts, a seeded random sample (:mod:`analytics.sampling`), right after
     :attr:`columns`: a trace too large to featurise whole in reasonable time. ``None``: every host."""
+    max_rows: int | None = None
+    """Keep at most this many input rows, as a seeded random sample of whole hosts (the same order as
+    :attr:`sample_hosts`, with which it combines): ``evaluate`` and ``backtest`` set it to the rows that the
+    loader after the ETL can hold, so that no host is featurised only to be left out. ``None``: no limit."""
+    sample_automatic: bool = False
+    """:attr:`max_rows` is the memory's budget, not one a user gave (the report words it so)."""
     sample_seed: int = 0
-    """Seed of that sample."""
+    """Seed of the sample."""
 
     def fill_limit(self, step_seconds: int) -> int:
         """Forward-fill limit in rows on ``step_seconds`` (the same rule as online scoring's)."""

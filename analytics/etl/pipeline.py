@@ -45,7 +45,7 @@ from analytics.etl.report import QualityReport
 from analytics.etl.resample import FILLED, GAP, bucketed, to_grid
 from analytics.features import FEATURE_NAMES, FEATURE_SET_DIGEST, FEATURE_SET_VERSION, FEATURES
 from analytics.features.spark import FeaturePlan, with_inputs
-from analytics.sampling import ranked_hosts
+from analytics.sampling import take_hosts
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -153,16 +153,26 @@ _HELPERS = ("_prev_ts", "_prev_filled")
 
 
 def _sampled(raw: DataFrame, options: EtlOptions, report: QualityReport) -> DataFrame:
-    """``raw`` restricted to ``options.sample_hosts`` hosts in the seeded order (one job lists the hosts)."""
-    wanted = options.sample_hosts
-    if wanted is None or "host_id" not in raw.columns:  # no host column: conform() says so
-        return raw
+    """``raw`` restricted to a seeded random sample of whole hosts within ``options.sample_hosts`` hosts and
+    ``options.max_rows`` rows (one job counts each host's rows, reading the host column only)."""
+    if (options.sample_hosts is None and options.max_rows is None) or "host_id" not in raw.columns:
+        return raw  # no host column: conform() says so
     host = F.col("host_id").cast("string")
-    hosts = [row[0] for row in raw.select(host).where(host.isNotNull()).distinct().collect()]
-    if len(hosts) <= wanted:
+    counted = raw.where(host.isNotNull()).groupBy(host.alias("host")).count().collect()
+    rows = {str(row["host"]): int(row["count"]) for row in counted}
+    kept = take_hosts(rows, options.sample_seed, max_hosts=options.sample_hosts, max_rows=options.max_rows)
+    if len(kept) == len(rows):
         return raw
-    kept = ranked_hosts(hosts, options.sample_seed)[:wanted]
-    report.sampled_hosts = {"hosts": wanted, "of_hosts": len(hosts), "seed": options.sample_seed}
+    report.sampled_hosts = {
+        "hosts": len(kept),
+        "of_hosts": len(rows),
+        "rows": sum(rows[h] for h in kept),
+        "of_rows": sum(rows.values()),
+        "seed": options.sample_seed,
+        "max_hosts": options.sample_hosts,
+        "max_rows": options.max_rows,
+        "automatic": options.sample_automatic,
+    }
     return raw.where(host.isin(kept))
 
 

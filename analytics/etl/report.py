@@ -28,9 +28,11 @@ class QualityReport:
     """What was read."""
     derived_columns: dict[str, str] = field(default_factory=dict)
     """Columns added or replaced by an expression before the checks (``--column NAME=EXPR``)."""
-    sampled_hosts: dict[str, int] | None = None
-    """``hosts``, ``of_hosts`` and ``seed`` when only a sample of the hosts was read (``--sample-hosts``); the
-    counts below are then those of the sampled hosts' rows."""
+    sampled_hosts: dict[str, Any] | None = None
+    """Set when only a sample of the hosts was read (``--sample-hosts``, or ``evaluate``/``backtest``'s row
+    budget): ``hosts`` of ``of_hosts``, ``rows`` of ``of_rows`` (input rows), ``seed``, the limits
+    ``max_hosts`` and ``max_rows`` (``None``: not set) and whether the row limit was the memory's
+    (``automatic``). The counts below are then those of the sampled hosts' rows."""
     rows_read: int = 0
     """Raw rows in the input."""
     rows_kept: int = 0
@@ -110,14 +112,7 @@ class QualityReport:
         lines = [
             f"input            {self.input}",
             *[f"column           {k} = {v}" for k, v in self.derived_columns.items()],
-            *(
-                [
-                    f"sampled hosts    {self.sampled_hosts['hosts']:,} of {self.sampled_hosts['of_hosts']:,} "
-                    f"(seed {self.sampled_hosts['seed']}); the counts below are theirs"
-                ]
-                if self.sampled_hosts
-                else []
-            ),
+            *([_sampled_line(self.sampled_hosts)] if self.sampled_hosts else []),
             f"rows read        {self.rows_read:,}",
             f"rows kept        {self.rows_kept:,}   dropped {dropped:,}"
             + "".join(f"  {k}={v:,}" for k, v in self.dropped.items() if v),
@@ -171,3 +166,17 @@ def _when(ts: int | None) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
     except (OverflowError, OSError, ValueError):  # beyond what a datetime holds
         return "out of range"
+
+
+def _sampled_line(sample: dict[str, Any]) -> str:
+    """The summary's line for a host sample: how many, and which limit chose it."""
+    text = f"sampled hosts    {sample['hosts']:,} of {sample['of_hosts']:,} (seed {sample['seed']}"
+    rows, limit = sample.get("rows"), sample.get("max_rows")
+    if rows is not None and limit is not None and sample["hosts"] != sample.get("max_hosts"):
+        why = (
+            "about what the memory available can hold (--max-rows all featurises every host)"
+            if sample.get("automatic")
+            else f"within --max-rows {limit:,}"
+        )
+        text += f"; {rows:,} of {sample['of_rows']:,} input rows, {why}"
+    return text + "); the counts below are theirs"

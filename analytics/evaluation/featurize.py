@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from analytics.etl.options import add_column_argument, add_sample_hosts_argument
-from analytics.training.data import FeatureData, add_max_rows_argument, load_features
+from analytics.features import FEATURE_NAMES
+from analytics.training.data import FeatureData, add_max_rows_argument, load_features, row_budget
 
 if TYPE_CHECKING:
     import argparse
@@ -65,7 +66,8 @@ def featurize(
         step_seconds: Resampling step (a model's step when scoring; ``None``: the ETL infers it).
         master: Spark master override.
         columns: Columns added or replaced first, ``{name: Spark SQL expression}`` (``--column``).
-        max_rows: Row budget of the loaded features (see :func:`~analytics.training.data.load_features`).
+        max_rows: Row budget of the loaded features (see :func:`~analytics.training.data.load_features`);
+            the ETL reads a sample of whole hosts within it too (``None``: the memory's budget; ``0``: all).
         seed: Seed of the host samples (``sample_hosts``, and ``max_rows`` when the budget calls for one).
         sample_hosts: Featurise only this many hosts, a seeded random sample (``--sample-hosts``).
 
@@ -76,12 +78,25 @@ def featurize(
         DatasetError: The ETL refused the input, or it produced no rows.
     """
     from analytics.etl import EtlInputError, EtlOptions, run_etl
+    from analytics.etl.labels import label_columns
     from analytics.spark import create_spark_session
 
     features = workdir / "features"
+    # The loader after the ETL holds at most this many rows: featurise no more (a host featurised only to be
+    # left out costs ETL time for nothing). Input rows stand for featured rows (one per step): fewer when
+    # the input is finer than the step, a few more where short gaps are filled (the loader then samples).
+    etl_rows = max_rows or None
+    if max_rows is None:
+        etl_rows = row_budget(2 + len(FEATURE_NAMES) + len(label_columns(settings.label.resources)))
     spark = create_spark_session(settings.spark, master=master, app_name="cloudsense-evaluate")
     try:
-        options = EtlOptions(columns=dict(columns or {}), sample_hosts=sample_hosts, sample_seed=seed)
+        options = EtlOptions(
+            columns=dict(columns or {}),
+            sample_hosts=sample_hosts,
+            max_rows=etl_rows,
+            sample_automatic=max_rows is None,
+            sample_seed=seed,
+        )
         report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds, options=options)
         data = load_features(features, settings.label, max_rows=max_rows, seed=seed)
     except (EtlInputError, FileNotFoundError) as exc:

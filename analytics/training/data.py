@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from analytics.sampling import ranked_hosts
+from analytics.sampling import take_hosts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -243,7 +243,8 @@ def add_max_rows_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N|auto|all",
         help="load at most N featured rows: a larger dataset is sampled by whole hosts (seeded, said in "
-        "the output); auto (default): what fits in the memory available; all: no limit",
+        "the output; evaluate and backtest featurise only the sampled hosts); auto (default): what fits in "
+        "the memory available; all: no limit",
     )
 
 
@@ -257,13 +258,8 @@ def _sample_hosts(
     sizes = {
         str(h): int(n) for h, n in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True)
     }
-    kept: list[str] = []
-    rows = 0
-    for host in ranked_hosts(sizes, seed):
-        if kept and rows + sizes[host] > max_rows:
-            break  # a prefix of the random order (skipping to smaller hosts would favour small hosts)
-        kept.append(host)
-        rows += sizes[host]
+    kept = take_hosts(sizes, seed, max_rows=max_rows)
+    rows = sum(sizes[host] for host in kept)
     return kept, HostSample(len(kept), len(sizes), rows, total, max_rows, seed, automatic)
 
 

@@ -262,7 +262,17 @@ def test_sample_hosts_featurises_a_seeded_sample_of_whole_hosts(spark, tmp_path,
     assert analytics_main(args) == 0
     assert "sampled hosts    2 of 4 (seed 0); the counts below are theirs" in capsys.readouterr().out
     report = json.loads((out / QUALITY_REPORT_FILE).read_text())
-    assert report["sampled_hosts"] == {"hosts": 2, "of_hosts": 4, "seed": 0}
+    quarter = whole.rows_read // 4
+    assert report["sampled_hosts"] == {
+        "hosts": 2,
+        "of_hosts": 4,
+        "rows": 2 * quarter,
+        "of_rows": 4 * quarter,
+        "seed": 0,
+        "max_hosts": 2,
+        "max_rows": None,
+        "automatic": False,
+    }
     assert report["rows_read"] == whole.rows_read // 2 and report["output_rows"] == whole.output_rows // 2
     hosts = set(read_output(out).column("host_id").to_pylist())
     assert hosts == set(ranked_hosts([f"web-{h}" for h in range(4)], seed=0)[:2])
@@ -273,6 +283,37 @@ def test_sample_hosts_featurises_a_seeded_sample_of_whole_hosts(spark, tmp_path,
     with pytest.raises(SystemExit) as usage:
         analytics_main([*args[:-1], "0"])
     assert usage.value.code == 2 and "expected a number of hosts (1 or more)" in capsys.readouterr().err
+
+
+def test_a_row_budget_keeps_the_longest_prefix_of_the_same_order(spark, tmp_path):
+    """EtlOptions.max_rows (evaluate and backtest set it to what their loader can hold): whole hosts, in the
+    seeded order, as many as fit; with --sample-hosts too, the tighter limit wins."""
+    from analytics.etl import EtlOptions
+    from analytics.sampling import ranked_hosts
+
+    source = small_fleet(tmp_path / "fleet.parquet", hosts=4, days=0.2)
+    per_host = int(0.2 * 1440)  # rows of each host
+    order = ranked_hosts([f"web-{h}" for h in range(4)], seed=5)
+    options = EtlOptions(max_rows=3 * per_host - 1, sample_seed=5)  # room for two hosts and a bit
+    report = run_etl(spark, source, tmp_path / "budget", Settings(), options=options)
+    assert report.sampled_hosts is not None
+    assert (report.sampled_hosts["hosts"], report.sampled_hosts["rows"]) == (2, 2 * per_host)
+    assert set(read_output(tmp_path / "budget").column("host_id").to_pylist()) == set(order[:2])
+    line = (
+        f"sampled hosts    2 of 4 (seed 5; {2 * per_host:,} of {4 * per_host:,} input rows, within --max-rows"
+    )
+    assert line in report.summary()
+    tighter = EtlOptions(max_rows=3 * per_host - 1, sample_hosts=1, sample_seed=5)
+    report = run_etl(spark, source, tmp_path / "both", Settings(), options=tighter)
+    assert report.sampled_hosts is not None and report.sampled_hosts["hosts"] == 1
+    assert "sampled hosts    1 of 4 (seed 5); the counts below are theirs" in report.summary()
+    # a budget smaller than any host keeps one whole host; a budget that holds them all samples nothing
+    report = run_etl(
+        spark, source, tmp_path / "one", Settings(), options=EtlOptions(max_rows=1, sample_seed=5)
+    )
+    assert set(read_output(tmp_path / "one").column("host_id").to_pylist()) == {order[0]}
+    report = run_etl(spark, source, tmp_path / "all", Settings(), options=EtlOptions(max_rows=4 * per_host))
+    assert report.sampled_hosts is None
 
 
 def test_utilisation_in_another_unit_than_percent_is_warned_about(spark, tmp_path):

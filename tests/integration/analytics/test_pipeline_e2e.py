@@ -200,3 +200,53 @@ def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, ca
         assert metrics["rows"] > 0
     assert (tmp_path / "plots" / "roc_curve.png").is_file()
     assert not math.isnan(table["lightgbm"]["alarm_rate"])
+
+
+def test_evaluate_featurises_only_the_hosts_its_memory_can_hold(
+    pipeline: Pipeline, tmp_path: Path, spark, capsys, monkeypatch
+):
+    """Little memory available: the ETL already takes the seeded sample of whole hosts that the loader
+    after it can hold (no host featurised only to be left out), and the output says so."""
+    import collections
+
+    import psutil
+
+    from analytics.etl.labels import label_columns
+    from analytics.evaluation import evaluate_command
+    from analytics.features import FEATURE_NAMES
+    from analytics.generate.fleet import GenerateSpec, generate
+    from analytics.sampling import take_hosts
+    from analytics.training.data import MEMORY_SHARE, PEAK_BYTES_PER_VALUE
+
+    generate(GenerateSpec(out=tmp_path / "other", hosts=6, days=1.0, seed=11))
+    dataset = _lake_to_file(tmp_path / "other", tmp_path / "other.parquet")
+    rows = pd.read_parquet(dataset, columns=["host_id"])["host_id"].value_counts()
+    per_host = {str(h): int(n) for h, n in rows.items()}
+    budget = sum(sorted(per_host.values())[:3]) + 50  # three hosts or so, of six
+    columns = 2 + len(FEATURE_NAMES) + len(label_columns(pipeline.settings.label.resources))
+    available = math.ceil(budget * PEAK_BYTES_PER_VALUE * columns / MEMORY_SHARE)
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: collections.namedtuple("m", "available")(available))
+    out = tmp_path / "table.json"
+    args = argparse.Namespace(
+        dataset=dataset,
+        model="champion",
+        json=out,
+        plots=None,
+        master=None,
+        column=[],
+        max_rows=None,
+        sample_hosts=None,
+    )
+    assert evaluate_command.run(args, pipeline.settings) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    kept = take_hosts(per_host, pipeline.settings.training.seed, max_rows=budget - 1)
+    assert 1 <= len(kept) < 6
+    line = (
+        f"sampled hosts {len(kept)} of 6 (seed {pipeline.settings.training.seed}; "
+        f"{sum(per_host[h] for h in kept):,} of {sum(per_host.values()):,} input rows, about what the "
+        "memory available can hold (--max-rows all featurises every host)"
+    )
+    assert line in printed
+    assert f"rows read {sum(per_host[h] for h in kept):,}" in printed
+    assert "a random sample of" not in printed  # the loader found the featured rows within its budget
+    assert json.loads(out.read_text())["lightgbm"]["rows"] > 0
