@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from analytics.settings import SparkSettings
 
-__all__ = ["JavaNotFoundError", "create_spark_session", "find_java"]
+__all__ = ["JavaNotFoundError", "create_spark_session", "find_java", "owns_no_session", "stop_spark"]
 
 _MIN_JAVA = 17
 _INSTALL_HINT = (
@@ -153,3 +153,36 @@ def create_spark_session(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def owns_no_session() -> bool:
+    """No SparkContext is running in this process (so one created now is the caller's to stop)."""
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is None
+
+
+def stop_spark(spark: SparkSession) -> None:
+    """Stop the session and the JVM that PySpark started for it, giving its memory back to the system.
+
+    ``SparkSession.stop`` alone leaves the driver JVM running with its heap (2.5 GB after a 1M-row ETL with
+    the default 4 GB driver), which ``evaluate`` and ``backtest`` need for the rows they load and train on
+    next. A later :func:`create_spark_session` in this process starts a new JVM.
+    """
+    from pyspark import SparkContext
+
+    spark.stop()
+    gateway = SparkContext._gateway
+    process = getattr(gateway, "proc", None)  # None when the JVM was not launched by this process
+    if gateway is None or process is None:
+        return
+    gateway.shutdown()
+    if process.stdin is not None:
+        process.stdin.close()  # the JVM exits when its parent's pipe closes
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None

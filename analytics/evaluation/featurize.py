@@ -79,7 +79,7 @@ def featurize(
     """
     from analytics.etl import EtlInputError, EtlOptions, run_etl
     from analytics.etl.labels import label_columns
-    from analytics.spark import create_spark_session
+    from analytics.spark import create_spark_session, owns_no_session, stop_spark
 
     features = workdir / "features"
     # The loader after the ETL holds at most this many rows: featurise no more (a host featurised only to be
@@ -88,6 +88,7 @@ def featurize(
     etl_rows = max_rows or None
     if max_rows is None:
         etl_rows = row_budget(2 + len(FEATURE_NAMES) + len(label_columns(settings.label.resources)))
+    owned = owns_no_session()  # a session already running (a test's, a notebook's) is left running
     spark = create_spark_session(settings.spark, master=master, app_name="cloudsense-evaluate")
     try:
         options = EtlOptions(
@@ -97,7 +98,11 @@ def featurize(
             sample_automatic=max_rows is None,
             sample_seed=seed,
         )
-        report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds, options=options)
+        try:
+            report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds, options=options)
+        finally:
+            if owned:
+                stop_spark(spark)  # its heap is memory that the rows loaded next can use
         data = load_features(features, settings.label, max_rows=max_rows, seed=seed)
     except (EtlInputError, FileNotFoundError) as exc:
         raise DatasetError(str(exc)) from exc

@@ -421,3 +421,33 @@ def test_nezha_sample_60_seconds_above_100_percent(spark, tmp_path):
     frame = read_output(tmp_path / "features").to_pandas()
     assert frame["mem_util"].max() <= 100.0
     assert sum(report.clipped_above_100.values()) == 0 or frame["mem_util"].max() == 100.0
+
+
+def test_evaluate_gives_the_spark_jvm_back_before_it_loads_the_rows(tmp_path):
+    """In its own process (as `cloudsense evaluate` and `backtest` run), featurising stops the JVM that it
+    started once the ETL is done: the rows loaded and trained on next get its memory."""
+    import subprocess
+    import sys
+
+    source = small_fleet(tmp_path / "fleet.parquet", hosts=2, days=0.2)
+    script = """
+import sys
+from pathlib import Path
+
+import psutil
+
+from analytics.evaluation.featurize import featurize
+from analytics.settings import Settings
+
+settings = Settings(data_dir=Path(sys.argv[2]) / "state", spark={"master": "local[1]"})
+featured = featurize(Path(sys.argv[1]), settings, Path(sys.argv[2]))
+print(len(featured.data.frame), sorted(p.name() for p in psutil.Process().children(recursive=True)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(source), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == [f"{2 * int(0.2 * 1440)}", "[]"]  # every row loaded, no JVM left
