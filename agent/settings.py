@@ -88,6 +88,10 @@ class AgentSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of the full-jitter exponential backoff between retries."""
     backoff_cap_seconds: Positive = 60.0
     """Cap of the backoff between retries."""
+    server_error_attempts: Annotated[int, msgspec.Meta(ge=1)] = 10
+    """Attempts of a batch that the server keeps failing with 500 (or 501, 505-599) before it is split in
+    halves to isolate a sample the server cannot process; a single sample that fails that many times goes to
+    the dead-letter file. 429 and 502-504 are retried for ever."""
     auth_pause_seconds: Positive = 300.0
     """Pause of shipping after a 401/403/404 before the credential file is re-read and retried."""
     shutdown_grace_seconds: NonNegative = 5.0

@@ -6,6 +6,12 @@ and the JSON of :class:`agent.wire.Batch`. Then, by answer:
 * 2xx: the batch is committed server-side; the spool is acked through its last seq;
 * 429, 502, 503, 504, timeouts, connection errors: retried (same batch, same seqs: idempotent) after a
   full-jitter exponential backoff, and never sooner than ``Retry-After`` says;
+* 500 and the other server errors (501, 505-599): retried like the above, since a deploy or a passing fault
+  may answer them. But a batch that the server fails on ``server_error_attempts`` times in a row may hold a
+  sample it cannot process (a "poison" sample that would otherwise block the host's telemetry for good): it
+  is split in halves, each delivered on its own, and a single sample that still fails that many times goes
+  to the dead-letter file. The control plane answers its own outages (database down) with 503, which is
+  retried for ever;
 * 413: the batch is split in halves, each delivered on its own, down to single samples;
 * 401, 403, 404: nothing is dropped; shipping pauses for ``auth_pause_seconds`` and the credential
   file is read again (an operator may have fixed it);
@@ -49,6 +55,8 @@ __all__ = [
 
 log = get_logger(__name__)
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+"""Availability answers (overload, a proxy without its upstream, the control plane's own outage): retried
+for ever."""
 AUTH_STATUSES = frozenset({401, 403, 404})
 try:
     AGENT_VERSION = version("cloudsense")
@@ -87,11 +95,11 @@ class ShipperStats(msgspec.Struct, kw_only=True):
     samples_acked: int = 0
     """Samples the server accepted."""
     retries: int = 0
-    """Retried attempts (429, 502-504, timeouts, connection errors)."""
+    """Retried attempts (429, 5xx, timeouts, connection errors)."""
     splits: int = 0
-    """Batches split after a 413."""
+    """Batches split after a 413, or after ``server_error_attempts`` server errors in a row."""
     dead_lettered: int = 0
-    """Samples moved to the dead-letter file (400, 422...)."""
+    """Samples moved to the dead-letter file (400, 422..., or a single sample the server keeps failing on)."""
     auth_failures: int = 0
     """401/403/404 answers and failed enrollments."""
     last_success_at: float | None = None
@@ -136,6 +144,7 @@ class Shipper:
         self._durable = durable
         self._batch_max = settings.batch_max_samples
         self._auth_pause = settings.auth_pause_seconds
+        self._server_error_attempts = settings.server_error_attempts
         self._facts = facts
         self._facts_sent: wire.HostFacts | None = None
         self.stats = stats if stats is not None else ShipperStats()
@@ -238,8 +247,20 @@ class Shipper:
         async with self._limiter:
             return await self._client.post(self._url, content=content, headers=headers), body
 
+    async def _split(self, samples: Sequence[wire.Sample], token: str, status: int) -> _Outcome:
+        """Deliver each half on its own (after a 413, or a batch the server keeps failing on)."""
+        self.stats.splits += 1
+        half = len(samples) // 2
+        log.warning("batch_split", samples=len(samples), status=status)
+        for part in (samples[:half], samples[half:]):
+            outcome = await self._deliver(part, token)
+            if outcome is not _Outcome.DONE:
+                return outcome
+        return _Outcome.DONE
+
     async def _deliver(self, samples: Sequence[wire.Sample], token: str) -> _Outcome:
         attempt = 0
+        server_errors = 0  # in a row, on this batch
         while True:
             current = self._facts()
             facts = current if current is not None and current != self._facts_sent else None
@@ -263,14 +284,11 @@ class Shipper:
                     return _Outcome.DONE
                 detail = response.text[:500]
                 if status == 413 and len(samples) > 1:
-                    self.stats.splits += 1
-                    half = len(samples) // 2
-                    log.warning("batch_split", samples=len(samples), status=status)
-                    for part in (samples[:half], samples[half:]):
-                        outcome = await self._deliver(part, token)
-                        if outcome is not _Outcome.DONE:
-                            return outcome
-                    return _Outcome.DONE
+                    return await self._split(samples, token, status)
+                server_error = status >= 500 and status not in RETRYABLE_STATUSES
+                server_errors = server_errors + 1 if server_error else 0
+                if server_error and server_errors >= self._server_error_attempts and len(samples) > 1:
+                    return await self._split(samples, token, status)
                 if status in AUTH_STATUSES:
                     self._failed(f"HTTP {status}: {detail}", auth=True)
                     self._credentials.invalidate()
@@ -278,7 +296,8 @@ class Shipper:
                         "shipping_unauthorized", status=status, detail=detail, pause_seconds=self._auth_pause
                     )
                     return _Outcome.PAUSE
-                if status not in RETRYABLE_STATUSES:
+                gave_up = server_error and server_errors >= self._server_error_attempts
+                if (status not in RETRYABLE_STATUSES and not server_error) or gave_up:
                     self._failed(f"HTTP {status}: {detail}")
                     try:
                         await asyncio.to_thread(

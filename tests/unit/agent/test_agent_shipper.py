@@ -191,6 +191,44 @@ async def test_invalid_batches_are_dead_lettered_not_retried(server, rig, status
     assert Spool.open(r.dir / "spool").stats().dead_letter_total == 4
 
 
+@pytest.mark.parametrize("status", [500, 501, 507])
+async def test_server_errors_are_retried_then_acked(server, rig, status):
+    """A 500 may come from a deploy or a passing fault: retried with backoff, nothing dead-lettered."""
+    sleeps = Sleeps()
+    server.script.extend([Reply(status, {"detail": "boom"})] * 3)
+    r = rig(n=3, sleep=sleeps)
+    await r.drive(lambda: r.spool.acked_seq == 2)
+    assert [len(q.payload["samples"]) for q in server.telemetry()] == [3, 3, 3, 3]
+    assert len(sleeps.delays) == 3 and r.shipper.stats.retries == 3
+    assert r.shipper.stats.dead_lettered == 0 and r.shipper.stats.splits == 0
+    assert not (r.dir / "spool" / DEAD_LETTER_NAME).exists()
+
+
+async def test_a_sample_the_server_keeps_failing_on_is_isolated_and_only_it_is_dead_lettered(server, rig):
+    """A poison sample (seq 5) that the server fails on with 500 every time: the batch is split after
+    server_error_attempts failures in a row, down to that sample alone, which goes to the dead-letter file;
+    every other sample is delivered, and the host's telemetry flows again."""
+
+    def handler(req: Request) -> Reply:
+        if 5 in {s["seq"] for s in req.payload["samples"]}:
+            return Reply(500, {"detail": "unhandled error"})
+        return default_handler(req)
+
+    server.handler = handler
+    r = rig(n=8, server_error_attempts=2)
+    await r.drive(lambda: r.spool.acked_seq == 7)
+    batches = [[s["seq"] for s in q.payload["samples"]] for q in server.telemetry()]
+    accepted = sorted(seq for seqs in batches if 5 not in seqs for seq in seqs)
+    assert accepted == [0, 1, 2, 3, 4, 6, 7]
+    # 8 fails twice, then its halves: [0-3] is accepted, [4-7] fails twice, [4,5] twice, [4] ok, [5] twice
+    assert [len(seqs) for seqs in batches] == [8, 8, 4, 4, 4, 2, 2, 1, 1, 1, 2]
+    lines = (r.dir / "spool" / DEAD_LETTER_NAME).read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["status"] == 500 and [s["seq"] for s in entry["batch"]["samples"]] == [5]
+    assert r.shipper.stats.dead_lettered == 1 and r.shipper.stats.splits == 3
+
+
 @pytest.mark.parametrize("status", [401, 403, 404])
 async def test_auth_failures_pause_without_retrying_and_keep_the_data(server, rig, status):
     server.handler = lambda req: Reply(status, {"detail": "no"})
