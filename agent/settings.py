@@ -100,6 +100,9 @@ class AgentSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """File holding an enrollment token; ``run`` enrolls itself with it when it has no credential."""
     dead_letter_max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 16 * MIB
     """Cap of the dead-letter file (batches the server refused as invalid)."""
+    disk_mount_timeout_seconds: Positive = 5.0
+    """How long the disk collector waits for one mount's ``statvfs`` (a dead NFS server blocks it for ever);
+    a mount that does not answer is left out until its call returns."""
     disk_ignore_fstypes: list[str] = msgspec.field(
         default_factory=lambda: [
             "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",

@@ -158,3 +158,45 @@ def test_unknown_collector_lists_the_available_ones():
 def test_fixture_snapshots_round_trip(tmp_path: Path):
     snaps = load_snapshots(FIXTURES / "this_machine" / "snapshots.json")
     assert len(snaps) >= 2 and snaps[0].host_info.cpu_cores >= 1
+
+
+def test_a_mount_that_does_not_answer_is_left_out_until_it_does():
+    """statvfs on a dead NFS server blocks in the kernel: the collector stops waiting after the timeout,
+    skips the mount without waiting again while that call is blocked, and reads it again once it returns."""
+    import threading
+
+    from agent.collectors.disk import DiskCollector
+    from agent.source import DiskUsage, Partition
+
+    snapshot = load_snapshots(FIXTURES / "this_machine" / "snapshots.json")[0]
+    snapshot.partitions = [
+        Partition(device="/dev/vda1", mountpoint="/", fstype="ext4"),
+        Partition(device="nas:/export", mountpoint="/mnt/nas", fstype="nfs4"),
+    ]
+    snapshot.disk_usage = {
+        "/": DiskUsage(total=100, used=40, free=60),
+        "/mnt/nas": DiskUsage(total=100, used=90, free=10),
+    }
+    release, calls = threading.Event(), []
+
+    class HungNfs(FakeSystemSource):
+        def disk_usage(self, mountpoint: str) -> DiskUsage:
+            calls.append(mountpoint)
+            if mountpoint == "/mnt/nas":
+                release.wait()
+            return super().disk_usage(mountpoint)
+
+    collector = DiskCollector(AgentSettings(disk_mount_timeout_seconds=0.2))
+    source = HungNfs([snapshot])
+    assert collector.collect(source) == {"disk_util": 40.0, "mounts": {"/": 40.0}}
+    assert collector.stuck_mounts == ["/mnt/nas"]
+    started = time.monotonic()
+    assert collector.collect(source) == {"disk_util": 40.0, "mounts": {"/": 40.0}}
+    assert time.monotonic() - started < 0.2  # not waited for again: it is known to be stuck
+    assert calls.count("/mnt/nas") == 1  # and no second thread blocked on it
+    release.set()
+    for _ in range(100):
+        if not collector.stuck_mounts:
+            break
+        time.sleep(0.01)
+    assert collector.collect(source) == {"disk_util": 90.0, "mounts": {"/": 40.0, "/mnt/nas": 90.0}}
