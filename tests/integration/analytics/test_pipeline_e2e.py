@@ -250,3 +250,32 @@ def test_evaluate_featurises_only_the_hosts_its_memory_can_hold(
     assert f"rows read {sum(per_host[h] for h in kept):,}" in printed
     assert "a random sample of" not in printed  # the loader found the featured rows within its budget
     assert json.loads(out.read_text())["lightgbm"]["rows"] > 0
+
+
+def test_the_simulators_yardstick_labels_as_the_etl_does(pipeline: Pipeline):
+    """``analytics.generate.labels`` (pandas, used to calibrate the simulator) is a second implementation of
+    the label rule: held equal to the ETL's labels on the same lake, so the simulator is tuned against the
+    labels that the models are trained and scored on."""
+    from analytics.generate.labels import derive_labels
+
+    label = pipeline.settings.label
+    raw = pd.read_parquet(_lake_to_file(pipeline.lake, pipeline.root / "raw-labels.parquet"))
+    raw = raw.sort_values(["host_id", "timestamp"]).reset_index(drop=True)
+    for resource in label.resources:  # the ETL clips utilisation to 0..100 first
+        raw[resource] = raw[resource].clip(0.0, 100.0)
+    ours = derive_labels(raw, label, step=60)
+    columns = ["host_id", "timestamp", "label", "exhausted", *[f"exhausted_{r}" for r in label.resources]]
+    etl = ds.dataset(str(pipeline.features / "data"), format="parquet", partitioning="hive")
+    theirs = etl.to_table(columns=columns).to_pandas()
+    both = ours.merge(theirs, on=["host_id", "timestamp"], how="inner", suffixes=("_pd", ""))
+    assert len(both) == len(ours) == len(theirs)
+    assert both["exhausted"].sum() > 0 and both["label"].sum() > 0
+    # The label is read on onset rows only (exhausted rows are never fitted on or scored); inside an episode
+    # the ETL still says whether the next one starts within the horizon, the yardstick says 0.
+    onset = both["exhausted"].to_numpy() == 0
+    got, want = both["positive"].to_numpy()[onset], both["label"].to_numpy()[onset].astype(bool)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(both["exhausted_pd"].to_numpy(), both["exhausted"].to_numpy().astype(bool))
+    for r in label.resources:
+        got, want = both[f"exhausted_{r}_pd"].to_numpy(), both[f"exhausted_{r}"].to_numpy().astype(bool)
+        np.testing.assert_array_equal(got, want, err_msg=r)
