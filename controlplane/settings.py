@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -93,6 +93,11 @@ class ServerSettings(BaseModel):
     """Body limit of every endpoint but telemetry ingest (which has its own, see ``ingest``)."""
     workers: int = Field(1, ge=1)
     """uvicorn worker processes (the embedded scheduler is leader-elected, so several are safe)."""
+    metrics_token: SecretStr | None = None
+    """When set, ``GET /metrics`` answers only ``Authorization: Bearer <this>`` (Prometheus:
+    ``authorization: {credentials_file: ...}`` in the scrape config), 401 otherwise: on a network that is not
+    trusted, the metrics name hosts and show the fleet's load. ``/health`` and ``/ready`` stay open (the
+    probes of a load balancer or of Kubernetes carry no credential, and they tell nothing)."""
     keep_alive_seconds: int = Field(75, ge=1)
     """How long an idle HTTP connection stays open. Longer than the agents' interval, so each agent keeps one
     connection (and one TLS session) instead of reconnecting every cycle (uvicorn's default is 5 s); longer

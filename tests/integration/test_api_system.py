@@ -50,6 +50,33 @@ async def test_database_down_is_503_with_retry_after_and_health_stays_up(make_cl
         assert "cloudsense_controlplane_migrations_at_head 0.0" in metrics.text
 
 
+async def test_metrics_need_the_bearer_token_when_one_is_configured(
+    tmp_path, make_client, monkeypatch
+) -> None:
+    """server.metrics_token (CLOUDSENSE_SERVER__METRICS_TOKEN): /metrics answers only that bearer, with a
+    problem+json 401 and an RFC 6750 challenge otherwise; the probes stay open."""
+    from pydantic import SecretStr
+
+    from controlplane.settings import Settings
+
+    monkeypatch.setenv("CLOUDSENSE_SERVER__METRICS_TOKEN", "scrape-s3cret")
+    from_env = Settings().server.metrics_token
+    assert isinstance(from_env, SecretStr) and "scrape-s3cret" not in repr(Settings().server)
+    settings = settings_for(f"sqlite:///{tmp_path / 'm.db'}", server={"metrics_token": from_env})
+    async with make_client(settings) as client:
+        missing = await client.get("/metrics")
+        assert_problem(missing, 401)
+        assert missing.headers["www-authenticate"] == 'Bearer realm="cloudsense"'
+        assert "Authorization: Bearer" in missing.json()["detail"]
+        wrong = await client.get("/metrics", headers=bearer("scrape-guess"))
+        assert_problem(wrong, 401)
+        assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+        assert (await client.get("/metrics", headers={"Authorization": "Basic eDp5"})).status_code == 401
+        right = await client.get("/metrics", headers=bearer("scrape-s3cret"))
+        assert right.status_code == 200 and "cloudsense_controlplane_migrations_at_head" in right.text
+        assert (await client.get("/health")).status_code == 200
+
+
 async def test_metrics_expose_ingest_latency_pool_and_hosts(client, tokens) -> None:
     await client.post("/api/v1/telemetry", json=make_batch(n=3), headers=bearer(tokens["agent"]))
     await client.get("/api/v1/hosts/web-1", headers=bearer(tokens["viewer"]))

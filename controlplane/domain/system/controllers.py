@@ -1,7 +1,9 @@
-"""``/health`` (liveness, no I/O), ``/ready`` (database and schema), ``/metrics`` (Prometheus)."""
+"""``/health`` (liveness, no I/O), ``/ready`` (database and schema), ``/metrics`` (Prometheus; a bearer token
+when ``server.metrics_token`` is set)."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from controlplane.db.migrate import is_at_head
 from controlplane.db.session import Database
 from controlplane.domain.hosts.services import count_by_status
-from controlplane.errors import Unavailable
+from controlplane.errors import NotAuthenticated, Unavailable
 from controlplane.metrics import HOSTS, MIGRATIONS_AT_HEAD
 from controlplane.openapi import problems
 from controlplane.settings import Settings
@@ -33,8 +35,22 @@ class Health(msgspec.Struct):
     """``ok``."""
 
 
+def _check_metrics_token(request: Request[Any, Any, Any], settings: Settings) -> None:
+    """Refuse a scrape without the configured bearer token (constant-time comparison)."""
+    expected = settings.server.metrics_token
+    if expected is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise NotAuthenticated(
+            "GET /metrics needs 'Authorization: Bearer <token>' (server.metrics_token is set)", error=None
+        )
+    if not hmac.compare_digest(given.strip().encode(), expected.get_secret_value().encode()):
+        raise NotAuthenticated("the metrics token is not the one configured (server.metrics_token)")
+
+
 class SystemController(Controller):
-    """Probes and metrics (no authentication: expose them on a trusted network only)."""
+    """Probes and metrics: the probes unauthenticated, the metrics behind a bearer token if one is set."""
 
     tags = ["system"]
 
@@ -57,7 +73,7 @@ class SystemController(Controller):
             raise Unavailable("the database schema is not at the head revision; run 'cloudsense db upgrade'")
         return Health(status="ok")
 
-    @get("/metrics", operation_id="GetMetrics", media_type=CONTENT_TYPE_LATEST)
+    @get("/metrics", operation_id="GetMetrics", media_type=CONTENT_TYPE_LATEST, responses=problems(401))
     async def metrics(
         self,
         request: Request[Any, Any, Any],
@@ -65,6 +81,7 @@ class SystemController(Controller):
         settings: NamedDependency[Settings],
     ) -> Response[bytes]:
         """Prometheus text exposition; host and schema gauges are refreshed first (best effort)."""
+        _check_metrics_token(request, settings)
         try:
             async with database.session_scope() as session:
                 counts = await count_by_status(session, now=datetime.now(UTC), settings=settings.hosts)
