@@ -1,0 +1,93 @@
+"""The control plane's systemd unit verifies cleanly, keeps a good security score, and its environment file
+lists every setting with its real default."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from controlplane.settings import Settings
+
+PACKAGING = Path(__file__).resolve().parents[3] / "packaging" / "systemd"
+UNIT = PACKAGING / "cloudsense-server.service"
+ENV_EXAMPLE = PACKAGING / "server.env.example"
+needs_systemd = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed"
+)
+
+
+@pytest.fixture
+def unit(tmp_path: Path) -> Path:
+    # Not installed under /opt here: point ExecStart at a binary that exists, change nothing else.
+    text = re.sub(r"^ExecStart=\S+", "ExecStart=/bin/true", UNIT.read_text(), flags=re.MULTILINE)
+    path = tmp_path / UNIT.name
+    path.write_text(text)
+    return path
+
+
+@needs_systemd
+def test_unit_verifies_without_warnings(unit: Path):
+    proc = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == ""  # unknown keys only warn: any output is a defect
+
+
+@needs_systemd
+def test_unit_security_exposure_is_low(unit: Path):
+    proc = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--threshold=20", str(unit)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", proc.stdout).group(1))
+    assert score <= 2.0
+
+
+def _settings_names(settings: Settings) -> set[str]:
+    return {
+        f"CLOUDSENSE_{section.upper()}__{name.upper()}"
+        for section in type(settings).model_fields
+        for name in type(getattr(settings, section)).model_fields
+    }
+
+
+def test_env_example_lists_every_setting_with_its_default(monkeypatch):
+    """Each setting once, commented, with the default that the code has: set from the file as written, the
+    settings equal the defaults. So the file can neither miss a new setting nor show a stale default."""
+    listed = dict(
+        re.findall(r"^# (CLOUDSENSE_[A-Z0-9_]+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)
+    )
+    for example in ("CLOUDSENSE_DB__URL", "CLOUDSENSE_SERVER__HOST"):  # the header's suggestions
+        assert re.search(rf"^#   {example}=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)
+    for name in list(os.environ):  # the defaults, not this machine's settings
+        if name.startswith("CLOUDSENSE_"):
+            monkeypatch.delenv(name)
+    defaults = Settings()
+    assert set(listed) == _settings_names(defaults)
+    assert len(re.findall(r"^# CLOUDSENSE_", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)) == len(listed)
+    for name, value in listed.items():
+        if value:  # an empty value stands for "unset" (None)
+            monkeypatch.setenv(name, value)
+    assert Settings().model_dump() == defaults.model_dump()
+
+
+def test_env_example_is_what_its_generator_writes():
+    """server.env.example is regenerated whenever a setting or its description changes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_server_env", PACKAGING / "make_server_env.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.render() == ENV_EXAMPLE.read_text(), (
+        "stale: .venv/bin/python packaging/systemd/make_server_env.py > packaging/systemd/server.env.example"
+    )
