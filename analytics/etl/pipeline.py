@@ -266,9 +266,19 @@ def _output_counts(featured: FeaturedFrame, label: LabelSettings) -> list[Column
         F.count(F.when(interval > step, 1)).alias("long"),
         F.max(F.when(interval > step, interval)).alias("longest"),
         *[F.avg(F.col(m).isNull().cast("double")).alias(f"null_{m}") for m in METRIC_NAMES],
-        *[F.avg(F.col(c).cast("double")).alias(f"rate_{c}") for c in _rate_columns(label)],
+        *[_rate(c).alias(f"rate_{c}") for c in _rate_columns(label)],
         *[F.max(r).alias(f"max_{r}") for r in label.resources],
     ]
+
+
+def _rate(column: str) -> Column:
+    """Share of ones: a label's among its onset rows (those not inside an episode, the only rows that training
+    and scoring read it on), an ``exhausted`` flag's among all rows."""
+    value = F.col(column).cast("double")
+    if column.startswith("label"):
+        onset = F.col("exhausted" + column.removeprefix("label")) == 0
+        value = F.when(onset, value)
+    return F.avg(value)
 
 
 def _rate_columns(label: LabelSettings) -> list[str]:

@@ -92,7 +92,9 @@ class QualityReport:
     null_rates: dict[str, float] = field(default_factory=dict)
     """Per metric: share of output rows where it is missing."""
     label_rates: dict[str, float] = field(default_factory=dict)
-    """Per label column (``label``, ``label_<r>``, ``exhausted``...): share of output rows equal to 1."""
+    """Per label column: for ``label`` and ``label_<r>``, the share of positives among the onset rows (those
+    not inside an episode: training and scoring read labels there only); for ``exhausted`` and
+    ``exhausted_<r>``, the share of all output rows that are inside an episode."""
     warnings: list[str] = field(default_factory=list)
     """What looks wrong with the input although no rule drops it (utilisation given as a fraction, say)."""
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

@@ -83,6 +83,13 @@ def test_cli_writes_the_documented_layout(spark, tmp_path, capsys):
     )
     frame = table.to_pandas()
     assert frame["exhausted_cpu_util"].sum() > 0 and frame["label_cpu_util"].sum() > 0
+    # a label's rate is among its onset rows (where it is read); an exhausted flag's among all rows
+    for suffix in ("", "_cpu_util"):
+        onset = frame[f"exhausted{suffix}"] == 0
+        rate = frame.loc[onset, f"label{suffix}"].mean()
+        assert report["label_rates"][f"label{suffix}"] == pytest.approx(rate, abs=1e-6)
+        exhausted = frame[f"exhausted{suffix}"].mean()
+        assert report["label_rates"][f"exhausted{suffix}"] == pytest.approx(exhausted, abs=1e-6)
     assert frame.groupby("host_id")["timestamp"].apply(lambda s: s.is_unique).all()
 
     # a second run replaces the output atomically; nothing is left beside it
