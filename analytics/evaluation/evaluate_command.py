@@ -30,11 +30,12 @@ from analytics.evaluation.report import (
 from analytics.evaluation.scoring import Evaluation, baseline_output, evaluate, model_output
 
 if TYPE_CHECKING:
+    from analytics.etl.report import QualityReport
     from analytics.serving import Predictor
     from analytics.settings import Settings
     from analytics.training.data import FeatureData
 
-__all__ = ["add_arguments", "load_model", "run", "score_dataset"]
+__all__ = ["add_arguments", "load_model", "resolution_warning", "run", "score_dataset"]
 
 log = structlog.get_logger()
 
@@ -60,6 +61,25 @@ def load_model(model: str, settings: Settings, dst: Path | None = None) -> Predi
     if Path(model).is_dir():
         return load_bundle(model)
     return load_registered(settings.mlflow_tracking_uri(), settings.mlflow.model_name, model, dst=dst)
+
+
+def resolution_warning(report: QualityReport, model_step: int) -> str | None:
+    """Why the scores mean little when the dataset is sampled more coarsely than the model's step, else None.
+
+    The ETL resamples the dataset to the model's step (its features are defined in rows of that step), so
+    300 s data scored by a 60 s model is forward-filled four rows in five: a staircase that no training
+    series looked like.
+    """
+    interval = report.median_interval_seconds
+    if interval is None or interval < 1.5 * model_step or not report.output_rows:
+        return None
+    filled = report.rows_filled / report.output_rows
+    return (
+        f"the dataset is sampled every {interval:g} s, the model every {model_step} s: {filled:.0%} of the "
+        "rows were forward-filled to the model's step, a staircase the model never saw in training, so its "
+        "scores here say little (the baselines are less affected). 'cloudsense backtest' trains and scores "
+        "at the dataset's own step"
+    )
 
 
 def score_dataset(data: FeatureData, predictor: Predictor) -> Evaluation:
@@ -124,6 +144,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             console.print(f"[red]cannot evaluate[/]: {exc}")
             return 2
     data = featured.data
+    coarser = resolution_warning(featured.report, spec.step_seconds)
+    if coarser:
+        featured.report.warnings.append(coarser)
     print_quality(console, featured.report)
     print_sample(console, data)
     if data.feature_set_version != spec.feature_set_version:

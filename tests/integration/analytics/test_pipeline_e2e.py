@@ -202,6 +202,32 @@ def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, ca
     assert not math.isnan(table["lightgbm"]["alarm_rate"])
 
 
+def test_evaluate_warns_when_the_dataset_is_coarser_than_the_model(
+    pipeline: Pipeline, tmp_path: Path, capsys
+):
+    """A 60 s model on 300 s data: the ETL forward-fills four rows in five to the model's step; the output
+    says the model's scores mean little there, and that backtest is the way to judge such data."""
+    from analytics.evaluation import evaluate_command
+    from analytics.generate.fleet import GenerateSpec, generate
+
+    generate(GenerateSpec(out=tmp_path / "coarse", hosts=3, days=1.0, interval=300, seed=5))
+    dataset = _lake_to_file(tmp_path / "coarse", tmp_path / "coarse.parquet")
+    args = argparse.Namespace(
+        dataset=dataset,
+        model="champion",
+        json=None,
+        plots=None,
+        master=None,
+        column=[],
+        max_rows=None,
+        sample_hosts=None,
+    )
+    assert evaluate_command.run(args, pipeline.settings) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "WARNING the dataset is sampled every 300 s, the model every 60 s: 80% of the rows" in printed
+    assert "'cloudsense backtest' trains and scores at the dataset's own step" in printed
+
+
 def test_evaluate_featurises_only_the_hosts_its_memory_can_hold(
     pipeline: Pipeline, tmp_path: Path, spark, capsys, monkeypatch
 ):
