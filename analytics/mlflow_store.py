@@ -39,9 +39,9 @@ def using_store(uri: str) -> Iterator[None]:
     with _LOCK:
         saved_env = {name: os.environ.get(name) for name in _ENV}
         saved = (tracking._tracking_uri, registry._registry_uri)
-        tracking.set_tracking_uri(uri)
-        registry.set_registry_uri(uri)
         try:
+            tracking.set_tracking_uri(uri)
+            registry.set_registry_uri(uri)
             yield
         finally:
             tracking.set_tracking_uri(saved[0])  # type: ignore[arg-type]  # None unsets it (typed str only)

@@ -103,6 +103,13 @@ class ServerSettings(BaseModel):
     connection (and one TLS session) instead of reconnecting every cycle (uvicorn's default is 5 s); longer
     than the agents' own idle expiry (60 s), so the client always closes first and never races a close."""
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty value (an uncommented, unfilled line of server.env) means no token, not the empty token
+        # that no scrape could send.
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 class IngestSettings(BaseModel):
     """``POST /api/v1/telemetry``: limits and overload protection."""

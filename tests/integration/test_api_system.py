@@ -59,6 +59,8 @@ async def test_metrics_need_the_bearer_token_when_one_is_configured(
 
     from controlplane.settings import Settings
 
+    monkeypatch.setenv("CLOUDSENSE_SERVER__METRICS_TOKEN", " ")
+    assert Settings().server.metrics_token is None  # blank: no token (not one that nothing could send)
     monkeypatch.setenv("CLOUDSENSE_SERVER__METRICS_TOKEN", "scrape-s3cret")
     from_env = Settings().server.metrics_token
     assert isinstance(from_env, SecretStr) and "scrape-s3cret" not in repr(Settings().server)
