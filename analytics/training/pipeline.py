@@ -48,13 +48,16 @@ if TYPE_CHECKING:
     from analytics.training.data import FeatureData, Matrix
     from analytics.training.split import Split
 
-__all__ = ["ModelFit", "TrainResult", "train_and_evaluate", "untrained_metrics"]
+__all__ = ["ModelFit", "TrainResult", "count_episodes", "train_and_evaluate", "untrained_metrics"]
 
 log = structlog.get_logger()
 
 UNTRAINED = "models not trained: the train period has no positive onset row"
 MODEL_DEFAULT_THRESHOLD = 0.5
 """Model threshold when validation has no positive row."""
+FEW_VALIDATION_EPISODES = 10
+"""Below this many exhaustion episodes in the validation period, the thresholds (the max-F1 points of a few
+dozen positive rows) are fragile, and the output says so."""
 
 
 @dataclass
@@ -148,6 +151,12 @@ def train_and_evaluate(
     y = frame["label"].to_numpy().astype(np.int8)
     rows = {"train": split.train & onset, "validation": split.validation & onset, "test": split.test & onset}
     notes = [f"no positive onset rows in {p}" for p, mask in rows.items() if not y[mask].any()]
+    episodes = count_episodes(frame, split.validation)
+    if 0 < episodes < FEW_VALIDATION_EPISODES:
+        notes.append(
+            f"the alarm thresholds were chosen on {episodes} exhaustion episode(s) of the validation period: "
+            "precision, recall and F1 at them are indicative only (ROC-AUC and PR-AUC do not depend on them)"
+        )
     clock = _Clock()
     baselines = fit_baselines(
         frame,
@@ -218,6 +227,17 @@ def train_and_evaluate(
         notes=notes,
         timings=clock.laps,
     )
+
+
+def count_episodes(frame: Any, mask: NDArray[np.bool_]) -> int:
+    """Exhaustion episodes that start within ``mask``'s rows (``frame`` sorted by host, then time)."""
+    exhausted = frame["exhausted"].to_numpy()[mask] == 1
+    host = frame["host_id"].to_numpy()[mask]
+    if exhausted.size == 0:
+        return 0
+    continued = np.zeros(exhausted.size, dtype=bool)
+    continued[1:] = exhausted[:-1] & (host[1:] == host[:-1])
+    return int(np.count_nonzero(exhausted & ~continued))
 
 
 class _Clock:
