@@ -151,6 +151,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  last success: {_fmt_time(host.get('last_success_at'))}")
         if host.get("last_error"):
             print(f"  last error:   {_fmt_time(host.get('last_error_at'))} {host['last_error']}")
+        if host.get("stuck_mounts"):
+            print(f"  stuck mounts: {', '.join(host['stuck_mounts'])} (not answering; left out of disk_util)")
         print(
             f"  dropped={spool.get('dropped_total', 0)} lost={spool.get('lost_total', 0)} "
             f"dead-lettered={spool.get('dead_letter_total', 0)} auth_failures={host.get('auth_failures', 0)}"

@@ -81,6 +81,7 @@ class AgentRunner:
         self._facts: wire.HostFacts | None = None
         self._produced = 0
         self._collect_errors = 0
+        self._collectors: list[Collector] = []
 
     def _resolve(self) -> tuple[str, str]:
         stored = CredentialStore(self._paths.credential).load()
@@ -148,6 +149,7 @@ class AgentRunner:
     def _write_status(self, status: AgentStatus, spool: Spool, stats: ShipperStats, *, running: bool) -> None:
         status.epoch, status.running, status.shipper = spool.epoch, running, stats
         status.samples_produced, status.collect_errors = self._produced, self._collect_errors
+        status.stuck_mounts = sorted({m for c in self._collectors for m in getattr(c, "stuck_mounts", ())})
         try:
             write_status(self._paths.status, status)
         except OSError as exc:
@@ -162,7 +164,7 @@ class AgentRunner:
         host_id, server = self._resolve()
         bind(host_id=host_id)
         registry = self._registry or CollectorRegistry.from_entry_points()
-        collectors = registry.create(self._settings.collectors, self._settings)
+        collectors = self._collectors = registry.create(self._settings.collectors, self._settings)
         if not collectors:
             raise ConfigurationError(f"no collector to run (load errors: {registry.load_errors})")
         self._paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)

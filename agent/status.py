@@ -70,6 +70,8 @@ class AgentStatus(msgspec.Struct, kw_only=True):
     """Samples collected into the spool since the agent started."""
     collect_errors: int = 0
     """Collector failures since the agent started."""
+    stuck_mounts: list[str] = msgspec.field(default_factory=list)
+    """Mounts whose usage call has not returned (a dead NFS server): left out of ``disk_util`` meanwhile."""
     shipper: ShipperStats = msgspec.field(default_factory=ShipperStats)
     """Shipping counters, cumulative across restarts."""
 
@@ -110,6 +112,7 @@ def _host_report(paths: HostPaths) -> dict[str, Any] | None:
             auth_failures=status.shipper.auth_failures,
             dead_lettered=status.shipper.dead_lettered,
             samples_acked=status.shipper.samples_acked,
+            stuck_mounts=status.stuck_mounts,
         )
     return report
 

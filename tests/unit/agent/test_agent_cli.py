@@ -31,6 +31,7 @@ def make_state(root, host_id="web-1", n=10, acked=3):
     )
     status.shipper.last_success_at = 1.7e9
     status.shipper.auth_failures = 2
+    status.stuck_mounts = ["/mnt/nas"]
     write_status(root / "status.json", status)
     store_credential(root, host_id)
 
@@ -46,6 +47,7 @@ def test_status_json_without_a_server(tmp_path, capsys):
     assert host["spool"]["dead_letter_total"] == 2
     assert host["last_success_at"] == 1.7e9 and host["auth_failures"] == 2
     assert host["running"] is False  # the pid in the file is not alive
+    assert host["stuck_mounts"] == ["/mnt/nas"]
 
 
 def test_status_human_and_fleet_totals(tmp_path, capsys):
@@ -55,6 +57,7 @@ def test_status_human_and_fleet_totals(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "host sim-a" in out and "host sim-b" in out
     assert "unacked_samples=8" in out
+    assert "stuck mounts: /mnt/nas (not answering; left out of disk_util)" in out
 
 
 def test_status_of_an_empty_dir_says_so(tmp_path, capsys):

@@ -23,7 +23,7 @@ class AdvancingSource(FakeSystemSource):
         return super().host_info()
 
 
-def make(agent_settings, server, **overrides) -> tuple[AgentRunner, HostPaths]:
+def make(agent_settings, server, source_type=None, **overrides) -> tuple[AgentRunner, HostPaths]:
     settings = Settings(
         agent=msgspec.structs.replace(
             agent_settings, server_url=server.url, interval_seconds=0.05, **overrides
@@ -31,7 +31,8 @@ def make(agent_settings, server, **overrides) -> tuple[AgentRunner, HostPaths]:
         log=LogSettings(),
     )
     snapshots = load_snapshots(FIXTURES / "this_machine" / "snapshots.json")
-    return AgentRunner(settings, source=AdvancingSource(snapshots)), HostPaths(Path(settings.agent.state_dir))
+    source = (source_type or AdvancingSource)(snapshots)
+    return AgentRunner(settings, source=source), HostPaths(Path(settings.agent.state_dir))
 
 
 async def run_until(runner: AgentRunner, predicate) -> int:
@@ -94,3 +95,36 @@ async def test_run_refuses_a_missing_server_url(agent_settings):
         await AgentRunner(
             settings, source=AdvancingSource(load_snapshots(FIXTURES / "reboot" / "snapshots.json"))
         ).run(asyncio.Event())
+
+
+async def test_a_stuck_mount_is_in_the_status_file_and_collection_goes_on(server, agent_settings):
+    """A mount that never answers: samples keep coming (without it), and the status file names it."""
+    import threading
+
+    from agent.source import Partition
+
+    hang = threading.Event()  # never set: the call stays blocked, as on a dead NFS server
+
+    class HungNfs(AdvancingSource):
+        def partitions(self):
+            return [*super().partitions(), Partition(device="nas:/x", mountpoint="/mnt/nas", fstype="nfs4")]
+
+        def disk_usage(self, mountpoint):
+            if mountpoint == "/mnt/nas":
+                hang.wait()
+            return super().disk_usage(mountpoint)
+
+    runner, paths = make(agent_settings, server, HungNfs, host_id="web-9", disk_mount_timeout_seconds=0.1)
+    store_credential(paths.root, "web-9")
+
+    def stuck() -> bool:
+        status = read_status(paths.status)
+        return status is not None and status.samples_produced >= 3 and status.stuck_mounts == ["/mnt/nas"]
+
+    try:
+        assert await run_until(runner, stuck) == 0
+    finally:
+        hang.set()  # let the blocked thread end with the test
+    assert stuck()  # the last status the agent wrote, on its way out, still names the mount
+    samples = [s for r in server.telemetry() for s in r.payload["samples"]]
+    assert samples and all("/mnt/nas" not in (s.get("mounts") or {}) for s in samples)
