@@ -43,6 +43,20 @@ def _lake_to_file(lake: Path, out: Path) -> Path:
     return out
 
 
+def _evaluate_args(dataset: Path, **options: Any) -> argparse.Namespace:
+    """``cloudsense evaluate`` options: the champion, no JSON or plots, unless ``options`` say otherwise."""
+    defaults: dict[str, Any] = {
+        "model": "champion",
+        "json": None,
+        "plots": None,
+        "master": None,
+        "column": [],
+    }
+    return argparse.Namespace(
+        dataset=dataset, **(defaults | {"max_rows": None, "sample_hosts": None} | options)
+    )
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory, spark) -> Pipeline:
     from analytics.etl import run_etl
@@ -178,16 +192,7 @@ def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, ca
     exported.rename(columns={"host_id": "machine", "cpu_util": "cpu fraction"}).to_csv(dataset, index=False)
     out = tmp_path / "table.json"
     column = [("host_id", "machine"), ("cpu_util", "100 * `cpu fraction`")]
-    args = argparse.Namespace(
-        dataset=dataset,
-        model="champion",
-        json=out,
-        plots=tmp_path / "plots",
-        master=None,
-        column=column,
-        max_rows=None,
-        sample_hosts=None,
-    )
+    args = _evaluate_args(dataset, json=out, plots=tmp_path / "plots", column=column)
     assert evaluate_command.run(args, pipeline.settings) == 0
     printed = capsys.readouterr().out
     assert f"rows read        {len(frame):,}" in printed
@@ -212,16 +217,7 @@ def test_evaluate_warns_when_the_dataset_is_coarser_than_the_model(
 
     generate(GenerateSpec(out=tmp_path / "coarse", hosts=3, days=1.0, interval=300, seed=5))
     dataset = _lake_to_file(tmp_path / "coarse", tmp_path / "coarse.parquet")
-    args = argparse.Namespace(
-        dataset=dataset,
-        model="champion",
-        json=None,
-        plots=None,
-        master=None,
-        column=[],
-        max_rows=None,
-        sample_hosts=None,
-    )
+    args = _evaluate_args(dataset)
     assert evaluate_command.run(args, pipeline.settings) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert "WARNING the dataset is sampled every 300 s, the model every 60 s: 80% of the rows" in printed
@@ -253,16 +249,7 @@ def test_evaluate_featurises_only_the_hosts_its_memory_can_hold(
     available = math.ceil(budget * PEAK_BYTES_PER_VALUE * columns / MEMORY_SHARE)
     monkeypatch.setattr(psutil, "virtual_memory", lambda: collections.namedtuple("m", "available")(available))
     out = tmp_path / "table.json"
-    args = argparse.Namespace(
-        dataset=dataset,
-        model="champion",
-        json=out,
-        plots=None,
-        master=None,
-        column=[],
-        max_rows=None,
-        sample_hosts=None,
-    )
+    args = _evaluate_args(dataset, json=out)
     assert evaluate_command.run(args, pipeline.settings) == 0
     printed = " ".join(capsys.readouterr().out.split())
     kept = take_hosts(per_host, pipeline.settings.training.seed, max_rows=budget - 1)
