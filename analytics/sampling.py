@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["host_rank", "ranked_hosts", "take_hosts"]
+__all__ = ["host_rank", "parse_count", "ranked_hosts", "take_hosts"]
 
 
 def host_rank(seed: int, host: str) -> bytes:
@@ -55,3 +55,13 @@ def take_hosts(
         kept.append(host)
         total += rows[host]
     return kept
+
+
+def parse_count(text: str) -> int | None:
+    """A count as people write it on a command line ("10000", "10,000", "10_000"); ``None`` unless it is a
+    whole number of 1 or more (the options ``--sample-hosts`` and ``--max-rows`` take)."""
+    try:
+        value = int(text.strip().replace("_", "").replace(",", ""))
+    except ValueError:
+        return None
+    return value if value >= 1 else None

@@ -22,16 +22,15 @@ class _Call:
 
     def __init__(self, source: SystemSource, mountpoint: str) -> None:
         self.done = threading.Event()
-        self.usage: DiskUsage | None = None
-        self.error: OSError | None = None
+        self.usage: DiskUsage | None = None  # None when the call failed (OSError)
         self._source, self._mountpoint = source, mountpoint
         threading.Thread(target=self._run, name=f"statvfs {mountpoint}", daemon=True).start()
 
     def _run(self) -> None:
         try:
             self.usage = self._source.disk_usage(self._mountpoint)
-        except OSError as exc:
-            self.error = exc
+        except OSError:
+            pass  # vanished, permission denied, stale network mount: no usage
         finally:
             self.done.set()
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from analytics.features import lookback_rows
 from analytics.features.online import FILL_SECONDS, default_fill_limit
+from analytics.sampling import parse_count
 
 __all__ = ["NICE_STEPS", "EtlOptions", "add_column_argument", "add_sample_hosts_argument", "choose_step"]
 
@@ -83,11 +84,8 @@ def _column(text: str) -> tuple[str, str]:
 
 
 def _host_count(text: str) -> int:
-    try:
-        hosts = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        hosts = 0
-    if hosts < 1:
+    hosts = parse_count(text)
+    if hosts is None:
         raise argparse.ArgumentTypeError(f"expected a number of hosts (1 or more), got {text!r}")
     return hosts
 

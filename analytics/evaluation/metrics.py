@@ -212,6 +212,12 @@ def _timeline(host_id: NDArray[Any], timestamp: NDArray[Any], exhausted: NDArray
     return _Timeline(order, host, ts, exh, key, onsets)
 
 
+def count_onsets(host_id: NDArray[Any], timestamp: NDArray[Any], exhausted: NDArray[Any]) -> int:
+    """Exhaustion episodes that start among these rows, by the rule of :func:`lead_times` (an episode already
+    running at a host's first row has no known onset)."""
+    return int(_timeline(host_id, timestamp, exhausted).onsets.size)
+
+
 def lead_time_summary(episodes: EpisodeLeads) -> dict[str, Any]:
     """Median lead time over detected episodes, and detected / total episode counts.
 

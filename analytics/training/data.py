@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from analytics.sampling import take_hosts
+from analytics.sampling import parse_count, take_hosts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -224,11 +224,8 @@ def _max_rows(text: str) -> int | None:
         return None
     if value == "all":
         return 0
-    try:
-        rows = int(value.replace("_", "").replace(",", ""))
-    except ValueError:
-        rows = -1
-    if rows < 1:
+    rows = parse_count(value)
+    if rows is None:
         raise argparse.ArgumentTypeError(
             f"expected a number of rows (1 or more), 'auto' or 'all'; got {text!r}"
         )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import structlog
 
-from analytics.evaluation.metrics import METRIC_NAMES, choose_threshold
+from analytics.evaluation.metrics import METRIC_NAMES, choose_threshold, count_onsets
 from analytics.evaluation.scoring import (
     BaselineScores,
     Evaluation,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from analytics.training.data import FeatureData, Matrix
     from analytics.training.split import Split
 
-__all__ = ["ModelFit", "TrainResult", "count_episodes", "train_and_evaluate", "untrained_metrics"]
+__all__ = ["ModelFit", "TrainResult", "train_and_evaluate", "untrained_metrics"]
 
 log = structlog.get_logger()
 
@@ -151,7 +151,12 @@ def train_and_evaluate(
     y = frame["label"].to_numpy().astype(np.int8)
     rows = {"train": split.train & onset, "validation": split.validation & onset, "test": split.test & onset}
     notes = [f"no positive onset rows in {p}" for p, mask in rows.items() if not y[mask].any()]
-    episodes = count_episodes(frame, split.validation)
+    validation = split.validation
+    episodes = count_onsets(
+        frame["host_id"].to_numpy()[validation],
+        frame["timestamp"].to_numpy()[validation],
+        frame["exhausted"].to_numpy()[validation],
+    )
     if 0 < episodes < FEW_VALIDATION_EPISODES:
         notes.append(
             f"the alarm thresholds were chosen on {episodes} exhaustion episode(s) of the validation period: "
@@ -227,17 +232,6 @@ def train_and_evaluate(
         notes=notes,
         timings=clock.laps,
     )
-
-
-def count_episodes(frame: Any, mask: NDArray[np.bool_]) -> int:
-    """Exhaustion episodes that start within ``mask``'s rows (``frame`` sorted by host, then time)."""
-    exhausted = frame["exhausted"].to_numpy()[mask] == 1
-    host = frame["host_id"].to_numpy()[mask]
-    if exhausted.size == 0:
-        return 0
-    continued = np.zeros(exhausted.size, dtype=bool)
-    continued[1:] = exhausted[:-1] & (host[1:] == host[:-1])
-    return int(np.count_nonzero(exhausted & ~continued))
 
 
 class _Clock:

@@ -135,3 +135,17 @@ def test_early_alarm_share_by_hand():
     share = early_alarm_share(host, ts, exhausted, label, alarm, horizon_seconds=1800)
     assert share == pytest.approx(2 / 4)
     assert math.isnan(early_alarm_share(host, ts, exhausted, label, np.zeros(200, bool), 1800))
+
+
+def test_count_onsets_is_the_lead_times_episode_count():
+    """a: two episodes; b: one already running at its first row (no known onset), so not counted."""
+    from analytics.evaluation.metrics import count_onsets
+
+    host = np.array(["a"] * 6 + ["b"] * 3)
+    ts = np.r_[np.arange(6), np.arange(3)] * 60
+    exhausted = np.array([0, 1, 1, 0, 1, 1, 1, 1, 0])
+    assert count_onsets(host, ts, exhausted) == 2
+    assert count_onsets(host, ts, exhausted) == len(
+        lead_times(host, ts, exhausted, np.zeros(9, bool), 1800).onset
+    )
+    assert count_onsets(host[3:], ts[3:], exhausted[3:]) == 1

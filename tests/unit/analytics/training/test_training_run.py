@@ -281,25 +281,14 @@ def test_train_cli_refuses_repeats_it_cannot_honour(features_dir, train_settings
     assert "only one arrangement" in capsys.readouterr().out
 
 
-def test_count_episodes_counts_runs_per_host_within_the_mask():
-    import pandas as pd
-
-    from analytics.training.pipeline import count_episodes
-
-    frame = pd.DataFrame(
-        {"host_id": ["a"] * 6 + ["b"] * 3, "exhausted": [0, 1, 1, 0, 1, 1, 1, 1, 0]}
-    )  # a: two episodes; b: one, right after a's last (another host: a new episode)
-    assert count_episodes(frame, np.ones(9, dtype=bool)) == 3
-    assert count_episodes(frame, np.arange(9) >= 2) == 3  # a run cut by the period's start counts there
-    assert count_episodes(frame, np.arange(9) == 3) == 0
-
-
 def test_few_validation_episodes_are_said_to_make_the_thresholds_fragile(trained):
     """The note appears exactly when the validation period has fewer than FEW_VALIDATION_EPISODES."""
-    from analytics.training.pipeline import FEW_VALIDATION_EPISODES, count_episodes
+    from analytics.evaluation.metrics import count_onsets
+    from analytics.training.pipeline import FEW_VALIDATION_EPISODES
 
     result = trained.result
-    episodes = count_episodes(result.data.frame, result.split.validation)
+    validation = result.data.frame.loc[result.split.validation]
+    episodes = count_onsets(validation["host_id"], validation["timestamp"], validation["exhausted"])
     assert episodes > 0
     noted = [n for n in result.notes if n.startswith("the alarm thresholds were chosen on")]
     assert bool(noted) == (episodes < FEW_VALIDATION_EPISODES)
