@@ -28,13 +28,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Window
-from pyspark.sql import functions as F
-
+from analytics import sqltext as sql
 from analytics.features.spark import host_window
+from analytics.sqltext import Expr, Named, Window
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import DataFrame
 
     from analytics.settings import LabelSettings
 
@@ -48,12 +47,12 @@ def label_columns(resources: tuple[str, ...] | list[str]) -> list[str]:
     return ["label", "exhausted", "tte_seconds", *per]
 
 
-def _greatest(cols: list[Column]) -> Column:
-    return cols[0] if len(cols) == 1 else F.greatest(*cols)
+def _greatest(cols: list[Expr]) -> Expr:
+    return cols[0] if len(cols) == 1 else sql.greatest(*cols)
 
 
-def _least(cols: list[Column]) -> Column:
-    return cols[0] if len(cols) == 1 else F.least(*cols)
+def _least(cols: list[Expr]) -> Expr:
+    return cols[0] if len(cols) == 1 else sql.least(*cols)
 
 
 class LabelPlan:
@@ -64,30 +63,26 @@ class LabelPlan:
         self.step = step_seconds
         self.resources = list(label.resources)
 
-    def _high(self, r: str) -> Column:
-        return F.coalesce(F.col(r) >= self.label.threshold_percent, F.lit(False))
+    def _high(self, r: str) -> Expr:
+        return sql.coalesce(sql.col(r) >= self.label.threshold_percent, sql.lit(False))
 
-    def stage1(self) -> list[Column]:
+    def stage1(self) -> list[Named]:
         """Where the current run of high rows started (the step after the last row that was not high)."""
         running = host_window().rowsBetween(Window.unboundedPreceding, 0)
-        ts = F.col("timestamp")
-        first = F.min(ts).over(running)
-        return [
-            F.coalesce(F.max(F.when(~self._high(r), ts)).over(running) + F.lit(self.step), first).alias(
-                f"_start_{r}"
-            )
-            for r in self.resources
-        ]
+        ts = sql.col("timestamp")
+        first = sql.min(ts).over(running)
+        last_low = {r: sql.max(sql.when(~self._high(r), ts)).over(running) for r in self.resources}
+        return [sql.coalesce(last_low[r] + self.step, first).alias(f"_start_{r}") for r in self.resources]
 
-    def durations(self) -> list[Column]:
+    def durations(self) -> list[Named]:
         """How long each high row's run has lasted so far, the row included (null on other rows)."""
-        ts = F.col("timestamp")
+        ts = sql.col("timestamp")
         return [
-            F.when(self._high(r), ts - F.col(f"_start_{r}") + F.lit(self.step)).alias(f"_dur_{r}")
+            sql.when(self._high(r), ts - sql.col(f"_start_{r}") + sql.lit(self.step)).alias(f"_dur_{r}")
             for r in self.resources
         ]
 
-    def stage2(self) -> list[Column]:
+    def stage2(self) -> list[Named]:
         """Whether a high row is in an episode: its run reaches the minimum duration within the next rows.
 
         Reads :meth:`durations`.
@@ -96,21 +91,21 @@ class LabelPlan:
         ahead = host_window().rowsBetween(0, rows - 1)
         cols = []
         for r in self.resources:
-            episode = self._high(r) & F.coalesce(
-                F.max(F.col(f"_dur_{r}")).over(ahead) >= self.label.min_duration_seconds, F.lit(False)
+            episode = self._high(r) & sql.coalesce(
+                sql.max(sql.col(f"_dur_{r}")).over(ahead) >= self.label.min_duration_seconds, sql.lit(False)
             )
             cols.append(episode.alias(f"_ep_{r}"))
         return cols
 
-    def onsets(self) -> list[Column]:
+    def onsets(self) -> list[Named]:
         """The onset time on each episode's first row (null elsewhere), for the next-onset frame to read."""
-        ts = F.col("timestamp")
+        ts = sql.col("timestamp")
         return [
-            F.when(F.col(f"_ep_{r}") & (ts == F.col(f"_start_{r}")), ts).alias(f"_on_{r}")
+            sql.when(sql.col(f"_ep_{r}") & (ts == sql.col(f"_start_{r}")), ts).alias(f"_on_{r}")
             for r in self.resources
         ]
 
-    def staged(self, frame: DataFrame, alongside: list[Column] | None = None) -> DataFrame:
+    def staged(self, frame: DataFrame, alongside: list[Named] | None = None) -> DataFrame:
         """``frame`` through every window stage before :meth:`final` (absent resources added as missing).
 
         Args:
@@ -118,28 +113,26 @@ class LabelPlan:
             alongside: Further running-frame columns to compute in the first stage (the ETL's output helpers).
         """
         absent = [r for r in self.resources if r not in frame.columns]
-        full = frame.select("*", *[F.lit(None).cast("double").alias(r) for r in absent])
-        staged = full.select("*", *self.stage1(), *(alongside or [])).select("*", *self.durations())
-        return staged.select("*", *self.stage2()).select("*", *self.onsets())
+        full = sql.select(frame, "*", *[sql.lit(None).cast("double").alias(r) for r in absent])
+        staged = sql.select(sql.select(full, "*", *self.stage1(), *(alongside or [])), "*", *self.durations())
+        return sql.select(sql.select(staged, "*", *self.stage2()), "*", *self.onsets())
 
-    def final(self) -> list[Column]:
+    def final(self) -> list[Named]:
         """The label columns, in :func:`label_columns` order (the next onset is a range-frame window).
 
         Reads :meth:`onsets`.
         """
-        ts = F.col("timestamp")
+        ts = sql.col("timestamp")
         horizon = host_window().rangeBetween(1, self.label.horizon_seconds)
-        nxt = {r: F.min(F.col(f"_on_{r}")).over(horizon) for r in self.resources}
-        label = {
-            r: F.when(nxt[r].isNotNull(), F.lit(1)).otherwise(F.lit(0)).cast("byte") for r in self.resources
-        }
-        exhausted = {r: F.col(f"_ep_{r}").cast("byte") for r in self.resources}
+        nxt = {r: sql.min(sql.col(f"_on_{r}")).over(horizon) for r in self.resources}
+        label = {r: sql.when(nxt[r].isNotNull(), 1).otherwise(0).cast("byte") for r in self.resources}
+        exhausted = {r: sql.col(f"_ep_{r}").cast("byte") for r in self.resources}
         tte = {r: (nxt[r] - ts).cast("double") for r in self.resources}
-        zero = F.lit(0).cast("byte")
+        zero = sql.lit(0).cast("byte")
         out = [
             (_greatest(list(label.values())) if self.resources else zero).alias("label"),
             (_greatest(list(exhausted.values())) if self.resources else zero).alias("exhausted"),
-            (_least(list(tte.values())) if self.resources else F.lit(None).cast("double")).alias(
+            (_least(list(tte.values())) if self.resources else sql.lit(None).cast("double")).alias(
                 "tte_seconds"
             ),
         ]
@@ -162,4 +155,4 @@ def add_labels(frame: DataFrame, label: LabelSettings, step_seconds: int) -> Dat
         ``frame``'s columns plus :func:`label_columns`.
     """
     plan = LabelPlan(label, step_seconds)
-    return plan.staged(frame).select(*frame.columns, *plan.final())
+    return sql.select(plan.staged(frame), *frame.columns, *plan.final())

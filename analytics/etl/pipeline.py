@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Observation, Window
+from pyspark.sql import Observation
 from pyspark.sql import functions as F
 
 from agent.wire import METRIC_NAMES
+from analytics import sqltext as sql
 from analytics.etl.labels import LabelPlan, label_columns
 from analytics.etl.options import MIN_TIMESTAMP, EtlOptions, choose_step
 from analytics.etl.quality import (
@@ -131,7 +132,7 @@ def build_feature_frame(
     fill_limit, gap_rows = opts.fill_limit(step), opts.gap_rows(step)
     report.fill_limit_rows = fill_limit
     duplicates, checks = Observation("duplicates"), Observation("row_checks")
-    valid = valid_rows(flagged.observe(checks, *row_checks()))
+    valid = valid_rows(flagged.observe(checks, *[sql.to_column(c) for c in row_checks()]))
     partitions = _partitions(raw.sparkSession, report.rows_read)
     grid = to_grid(bucketed(valid, step, fill_limit, gap_rows, partitions, duplicates), step, fill_limit)
     # Every window stage copies whole rows, and the labels' next-onset frame is the dearest: the three label
@@ -140,11 +141,13 @@ def build_feature_frame(
     grid = with_inputs(grid)
     label_cols = label_columns(label.resources)
     labelled = labels.staged(grid, alongside=_output_helpers())
-    labelled = labelled.select(*grid.columns, *_HELPERS, *labels.final())
-    stage1 = labelled.select("*", *features.stage1()).select("*", *features.stage1b())
-    stage2 = stage1.select("*", *features.stage2())
+    labelled = sql.select(labelled, *grid.columns, *_HELPERS, *labels.final())
+    stage1 = sql.select(sql.select(labelled, "*", *features.stage1()), "*", *features.stage1b())
+    stage2 = sql.select(stage1, "*", *features.stage2())
     # Gap rows go only after the last window (a filter is not pushed below a window).
-    final = stage2.select("host_id", "timestamp", FILLED, GAP, *_HELPERS, *features.features(), *label_cols)
+    final = sql.select(
+        stage2, "host_id", "timestamp", FILLED, GAP, *_HELPERS, *features.features(), *label_cols
+    )
     instrumented = final.where(~F.col(GAP)).drop(GAP)
     return FeaturedFrame(step, fill_limit, gap_rows, report, instrumented, duplicates, checks)
 
@@ -242,13 +245,14 @@ def _warnings(report: QualityReport, label: LabelSettings, largest: dict[str, fl
     return out
 
 
-def _output_helpers() -> list[Column]:
+def _output_helpers() -> list[sql.Named]:
     """The previous output row's timestamp and ``filled`` flag (gap rows skipped): running frames, O(1)."""
-    before = Window.partitionBy("host_id").orderBy("timestamp").rowsBetween(Window.unboundedPreceding, -1)
-    kept = ~F.col(GAP)
+    host = sql.Window.partitionBy("host_id").orderBy("timestamp")
+    before = host.rowsBetween(sql.Window.unboundedPreceding, -1)
+    kept = ~sql.col(GAP)
     return [
-        F.last(F.when(kept, F.col("timestamp")), True).over(before).alias("_prev_ts"),
-        F.last(F.when(kept, F.col(FILLED)), True).over(before).alias("_prev_filled"),
+        sql.last(sql.when(kept, sql.col("timestamp")), True).over(before).alias("_prev_ts"),
+        sql.last(sql.when(kept, sql.col(FILLED)), True).over(before).alias("_prev_filled"),
     ]
 
 

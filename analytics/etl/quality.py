@@ -39,6 +39,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from agent.wire import METRIC_NAMES, UTILISATION_METRICS
+from analytics import sqltext as sql
 from analytics.etl.options import MIN_TIMESTAMP
 
 if TYPE_CHECKING:
@@ -298,13 +299,9 @@ def conform(raw: DataFrame) -> tuple[DataFrame, list[str], list[str]]:
     return frame, missing, ignored
 
 
-def _mask(flags: list[Column]) -> Column:
+def _mask(flags: list[sql.Expr]) -> sql.Expr:
     """An int whose bit i is set when ``flags[i]`` is true (one column instead of one per metric)."""
-    terms = [F.when(flag, F.lit(1 << i)).otherwise(F.lit(0)) for i, flag in enumerate(flags)]
-    out = terms[0]
-    for term in terms[1:]:
-        out = out + term
-    return out
+    return sql.plus(sql.when(flag, sql.lit(1 << i)).otherwise(sql.lit(0)) for i, flag in enumerate(flags))
 
 
 def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
@@ -322,27 +319,27 @@ def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
     """
     # Simple boolean expressions only: Spark inlines them into the filter of valid_rows, and a nested CASE
     # there costs several times the whole read.
-    raw = {m: F.col(m) for m in METRIC_NAMES}
-    infinite = F.lit(float("inf"))
-    finite = {m: ~F.isnan(c) & (F.abs(c) != infinite) for m, c in raw.items()}
+    raw = {m: sql.col(m) for m in METRIC_NAMES}
+    infinite = sql.lit(float("inf"))
+    finite = {m: ~sql.isnan(c) & (sql.abs(c) != infinite) for m, c in raw.items()}
     ok = {m: c.isNotNull() & finite[m] & (c >= 0) for m, c in raw.items()}
     nonfinite = {m: c.isNotNull() & ~finite[m] for m, c in raw.items()}
     negative = {m: c.isNotNull() & finite[m] & (c < 0) for m, c in raw.items()}
-    clipped = {m: ok[m] & (c > 100) if m in UTILISATION_METRICS else F.lit(False) for m, c in raw.items()}
-    clean = {
-        m: F.when(ok[m], F.least(c, F.lit(100.0)) if m in UTILISATION_METRICS else c) for m, c in raw.items()
-    }
-    ts, host = F.col("timestamp"), F.col("host_id")
-    key_ok = host.isNotNull() & (F.length(host) > 0) & ts.isNotNull()
+    clipped = {m: ok[m] & (c > 100) if m in UTILISATION_METRICS else sql.lit(False) for m, c in raw.items()}
+    capped = {m: sql.least(c, sql.lit(100.0)) if m in UTILISATION_METRICS else c for m, c in raw.items()}
+    clean = {m: sql.when(ok[m], capped[m]) for m in METRIC_NAMES}
+    ts, host = sql.col("timestamp"), sql.col("host_id")
+    key_ok = host.isNotNull() & (sql.length(host) > 0) & ts.isNotNull()
     ts_ok = (ts >= MIN_TIMESTAMP) & (ts <= now + options.max_future_seconds)
     any_ok = reduce(lambda a, b: a | b, ok.values())
     key_drop = (
-        F.when(~key_ok, F.lit("missing_key"))
-        .when(ts < MIN_TIMESTAMP, F.lit("invalid_timestamp"))
-        .when(ts > now + options.max_future_seconds, F.lit("future_timestamp"))
+        sql.when(~key_ok, sql.lit("missing_key"))
+        .when(ts < MIN_TIMESTAMP, sql.lit("invalid_timestamp"))
+        .when(ts > now + options.max_future_seconds, sql.lit("future_timestamp"))
     )
-    drop = F.coalesce(key_drop, F.when(~any_ok, F.lit("no_metrics")))
-    return conformed.select(
+    drop = sql.coalesce(key_drop, sql.when(~any_ok, sql.lit("no_metrics")))
+    return sql.select(
+        conformed,
         "host_id",
         "timestamp",
         ARRIVAL,
@@ -360,26 +357,27 @@ def flag(conformed: DataFrame, options: EtlOptions, now: int) -> DataFrame:
 
 def valid_rows(flagged: DataFrame) -> DataFrame:
     """The rows that pass every per-row check (duplicates are still there: resampling drops them)."""
-    return flagged.where(F.col(VALID)).select("host_id", "timestamp", ARRIVAL, *METRIC_NAMES)
+    return flagged.where(VALID).select("host_id", "timestamp", ARRIVAL, *METRIC_NAMES)
 
 
-def row_checks() -> list[Column]:
+def row_checks() -> list[sql.Named]:
     """Aggregates of the per-row checks over :func:`flag`'s output, for an Observation on the main job.
 
     The rows dropped for having no metric value, and the values changed on the rows that are kept. Observed
     while the ETL computes its output, so that :func:`profile` need not read the metric columns.
     """
-    drop = F.col(DROP)
+    drop = sql.col(DROP)
     kept = drop.isNull()
-    cols = [F.count(F.when(drop == "no_metrics", 1)).alias("no_metrics")]
+    cols = [sql.count(sql.when(drop == "no_metrics", 1)).alias("no_metrics")]
     for name, mask, metrics in (
         ("nonfinite", _NONFINITE, METRIC_NAMES),
         ("negative", _NEGATIVE, METRIC_NAMES),
         ("clipped", _CLIPPED, UTILISATION_METRICS),
     ):
         for m in metrics:
-            bit = F.lit(1 << METRIC_NAMES.index(m))
-            cols.append(F.count(F.when(kept & (F.col(mask).bitwiseAND(bit) != 0), 1)).alias(f"{name}_{m}"))
+            bit = sql.lit(1 << METRIC_NAMES.index(m))
+            changed = kept & (sql.col(mask).bitwiseAND(bit) != 0)
+            cols.append(sql.count(sql.when(changed, 1)).alias(f"{name}_{m}"))
     return cols
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from agent.wire import METRIC_NAMES
+from analytics import sqltext as sql
 from analytics.etl.quality import ARRIVAL
 
 if TYPE_CHECKING:
@@ -64,11 +64,11 @@ def bucketed(
     means = unique.groupBy("host_id", bucket.alias(_BUCKET)).agg(
         *[F.avg(m).alias(m) for m in METRIC_NAMES], F.count(F.lit(1)).alias("_n")
     )
-    previous = F.lag(_BUCKET).over(Window.partitionBy("host_id").orderBy(_BUCKET))
-    missing = F.coalesce(((F.col(_BUCKET) - previous) / F.lit(step)).cast("long") - 1, F.lit(0))
+    previous = sql.lag(_BUCKET).over(sql.Window.partitionBy("host_id").orderBy(_BUCKET))
+    missing = sql.coalesce(((sql.col(_BUCKET) - previous) / sql.lit(step)).cast("long") - 1, sql.lit(0))
     long_gap = missing > fill_limit
-    inserted = F.when(long_gap, F.least(missing, F.lit(gap_rows))).otherwise(missing)
-    return means.select("*", missing.alias(_MISSING), long_gap.alias(_LONG), inserted.alias(_INSERTED))
+    inserted = sql.when(long_gap, sql.least(missing, sql.lit(gap_rows))).otherwise(missing)
+    return sql.select(means, "*", missing.alias(_MISSING), long_gap.alias(_LONG), inserted.alias(_INSERTED))
 
 
 def to_grid(buckets: DataFrame, step: int, fill_limit: int) -> DataFrame:
@@ -77,27 +77,30 @@ def to_grid(buckets: DataFrame, step: int, fill_limit: int) -> DataFrame:
     Returns:
         ``host_id``, ``timestamp``, the metrics, ``filled``, ``_gap``: one row per host and step.
     """
-    k = F.col("_k")
-    exploded = buckets.select(
+    k = sql.col("_k")
+    start = sql.lit(0).cast("long")
+    exploded = sql.select(
+        buckets,
         "host_id",
         _BUCKET,
         _LONG,
         *METRIC_NAMES,
-        F.explode(F.sequence(F.lit(0).cast("long"), F.col(_INSERTED))).alias("_k"),
+        sql.explode(sql.sequence(start, sql.col(_INSERTED))).alias("_k"),
     )
-    grid = exploded.select(
+    grid = sql.select(
+        exploded,
         "host_id",
-        (F.col(_BUCKET) - k * F.lit(step)).alias("timestamp"),
-        *[F.when(k == 0, F.col(m)).alias(m) for m in METRIC_NAMES],
-        ((k > 0) & ~F.col(_LONG)).alias(FILLED),
-        ((k > 0) & F.col(_LONG)).alias(GAP),
+        (sql.col(_BUCKET) - k * sql.lit(step)).alias("timestamp"),
+        *[sql.when(k == 0, sql.col(m)).alias(m) for m in METRIC_NAMES],
+        ((k > 0) & ~sql.col(_LONG)).alias(FILLED),
+        ((k > 0) & sql.col(_LONG)).alias(GAP),
     )
     # A sliding frame of fill_limit rows: measured cheaper here than a running last() of (time, value).
-    previous = Window.partitionBy("host_id").orderBy("timestamp").rowsBetween(-fill_limit, -1)
+    previous = sql.Window.partitionBy("host_id").orderBy("timestamp").rowsBetween(-fill_limit, -1)
     filled = [
-        F.when(F.col(GAP), F.lit(None).cast("double"))
-        .otherwise(F.coalesce(F.col(m), F.last(F.col(m), ignorenulls=True).over(previous)))
+        sql.when(sql.col(GAP), sql.lit(None).cast("double"))
+        .otherwise(sql.coalesce(sql.col(m), sql.last(sql.col(m), ignorenulls=True).over(previous)))
         .alias(m)
         for m in METRIC_NAMES
     ]
-    return grid.select("host_id", "timestamp", *filled, FILLED, GAP)
+    return sql.select(grid, "host_id", "timestamp", *filled, FILLED, GAP)

@@ -15,22 +15,23 @@ whole rows, while running frames and ``lag`` cost O(1) per row. So the features 
 
 :class:`FeaturePlan` hands out the columns of each stage so that the ETL can compute its labels in the same
 stages; :func:`add_features` runs them on their own. The numpy twin is :mod:`analytics.features.online`.
+
+The columns are Spark SQL text (:mod:`analytics.sqltext`, PySpark's function names): built with PySpark's
+``Column`` API, these few hundred expressions cost some 26,000 py4j round trips before Spark did any work.
 """
 
 from __future__ import annotations
 
 import math
-from functools import reduce
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Column, Window
-from pyspark.sql import functions as F
-
+from analytics import sqltext as sql
 from analytics.features import FEATURES
 from analytics.features.spec import QUANTUM, FeatureSpec, Kind, ewma_weights, rows_for
+from analytics.sqltext import Expr, Named, Window, WindowSpec
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, WindowSpec
+    from pyspark.sql import DataFrame
 
 __all__ = ["MAX_TIME_INDEX", "FeaturePlan", "add_features", "host_window", "with_inputs"]
 
@@ -52,10 +53,6 @@ _PARTS = {
 def host_window() -> WindowSpec:
     """Every feature's window: one host, in time order."""
     return Window.partitionBy("host_id").orderBy("timestamp")
-
-
-def _total(cols: list[Column]) -> Column:
-    return reduce(lambda a, b: a + b, cols)
 
 
 class FeaturePlan:
@@ -100,140 +97,142 @@ class FeaturePlan:
         return _EWMA_BLOCK if rows % _EWMA_BLOCK == 0 else rows
 
     # ---------------------------------------------------------------- stage 1
-    def stage1(self) -> list[Column]:
+    def stage1(self) -> list[Named]:
         """Running sums, base extremes, EWMA blocks, raw lags and running maxima."""
         w = host_window()
         running = w.rowsBetween(Window.unboundedPreceding, 0)
-        x = (F.col("timestamp") / F.lit(self.step)).cast("long") - F.lit(self.origin)
-        cols: list[Column] = []
+        x = (sql.col("timestamp") / sql.lit(self.step)).cast("long") - sql.lit(self.origin)
+        cols: list[Named] = []
         for r in self.quantised:
-            q = F.floor(F.col(r) * F.lit(float(QUANTUM)) + F.lit(0.5)).cast("long")
-            xp = F.when(q.isNotNull(), x)
-            parts = {"c": F.count(q), "s": F.sum(q), "qq": F.sum(q * q), "sx": F.sum(xp)}
-            parts |= {"sxx": F.sum(xp * xp), "sxy": F.sum(x * q)}
+            q = sql.floor(sql.col(r) * sql.lit(float(QUANTUM)) + sql.lit(0.5)).cast("long")
+            xp = sql.when(q.isNotNull(), x)
+            parts = {"c": sql.count(q), "s": sql.sum(q), "qq": sql.sum(q * q), "sx": sql.sum(xp)}
+            parts |= {"sxx": sql.sum(xp * xp), "sxy": sql.sum(x * q)}
             cols += [
                 agg.over(running).alias(f"_{p}_{r}") for p, agg in parts.items() if (p, r) in self.prefix_lags
             ]
         block = w.rowsBetween(-(self.block - 1), 0)
         for op, r in sorted(self.block_lags):
-            cols.append((F.min(r) if op == "min" else F.max(r)).over(block).alias(f"_{op}_{r}"))
+            cols.append((sql.min(r) if op == "min" else sql.max(r)).over(block).alias(f"_{op}_{r}"))
         for r, lags in sorted(self.raw_lags.items()):
-            cols += [F.lag(r, k).over(w).alias(f"_lag{k}_{r}") for k in sorted(lags)]
+            cols += [sql.lag(r, k).over(w).alias(f"_lag{k}_{r}") for k in sorted(lags)]
         for f in FEATURES:
             if f.kind is Kind.SINCE_HIGH:
-                y, ts = F.col(f.source or ""), F.col("timestamp")
+                y, ts = sql.col(f.source or ""), sql.col("timestamp")
                 cols += [
-                    F.max(F.when(y >= f.threshold, ts)).over(running).alias(f"_high_{f.name}"),
-                    F.max(F.when(y.isNotNull(), ts)).over(running).alias(f"_seen_{f.name}"),
+                    sql.max(sql.when(y >= f.threshold, ts)).over(running).alias(f"_high_{f.name}"),
+                    sql.max(sql.when(y.isNotNull(), ts)).over(running).alias(f"_seen_{f.name}"),
                 ]
         return cols
 
-    def _raw(self, src: str, k: int) -> Column:
-        return F.col(src) if k == 0 else F.col(f"_lag{k}_{src}")
+    def _raw(self, src: str, k: int) -> Expr:
+        return sql.col(src) if k == 0 else sql.col(f"_lag{k}_{src}")
 
-    def _ewma_block(self, f: FeatureSpec) -> tuple[Column, Column]:
+    def _ewma_block(self, f: FeatureSpec) -> tuple[Expr, Expr]:
         """Weighted sum and weight of the newest block of rows (the lagged blocks are added in stage 2)."""
         weights = ewma_weights(f, self.step)[: self._ewma_block_rows(f)]
         terms = [(self._raw(f.source or "", k), w) for k, w in enumerate(weights)]
-        num = _total([F.coalesce(t * F.lit(w), F.lit(0.0)) for t, w in terms])
-        den = _total([F.when(t.isNotNull(), F.lit(w)).otherwise(F.lit(0.0)) for t, w in terms])
+        num = sql.plus([sql.coalesce(t * sql.lit(w), sql.lit(0.0)) for t, w in terms])
+        den = sql.plus([sql.when(t.isNotNull(), sql.lit(w)).otherwise(sql.lit(0.0)) for t, w in terms])
         return num, den
 
-    def stage1b(self) -> list[Column]:
+    def stage1b(self) -> list[Named]:
         """EWMA blocks (plain expressions of stage 1's lags, materialised so that stage 2 can lag them)."""
-        cols: list[Column] = []
+        cols: list[Named] = []
         for f in self.ewma:
             num, den = self._ewma_block(f)
             cols += [num.alias(f"_ewn_{f.name}"), den.alias(f"_ewd_{f.name}")]
         return cols
 
     # ---------------------------------------------------------------- stage 2
-    def stage2(self) -> list[Column]:
+    def stage2(self) -> list[Named]:
         """Lags of the running sums, the base extremes and the EWMA blocks."""
         w = host_window()
-        cols: list[Column] = []
+        cols: list[Named] = []
         for (part, r), lags in sorted(self.prefix_lags.items()):
-            cols += [F.lag(f"_{part}_{r}", n).over(w).alias(f"_{part}_{r}_{n}") for n in sorted(lags)]
+            cols += [sql.lag(f"_{part}_{r}", n).over(w).alias(f"_{part}_{r}_{n}") for n in sorted(lags)]
         for (op, r), lags in sorted(self.block_lags.items()):
-            cols += [F.lag(f"_{op}_{r}", k).over(w).alias(f"_{op}_{r}_{k}") for k in sorted(lags)]
+            cols += [sql.lag(f"_{op}_{r}", k).over(w).alias(f"_{op}_{r}_{k}") for k in sorted(lags)]
         for f in self.ewma:
             block = self._ewma_block_rows(f)
             for j in range(1, rows_for(f, self.step) // block):
                 for part in ("ewn", "ewd"):
                     name = f"_{part}_{f.name}"
-                    cols.append(F.lag(name, j * block).over(w).alias(f"{name}_{j}"))
+                    cols.append(sql.lag(name, j * block).over(w).alias(f"{name}_{j}"))
         return cols
 
     # ---------------------------------------------------------------- final projection
-    def _window_sum(self, part: str, r: str, n: int) -> Column:
+    def _window_sum(self, part: str, r: str, n: int) -> Expr:
         """Exact sum over the last ``n`` rows: running sum now minus the running sum ``n`` rows back."""
-        return F.col(f"_{part}_{r}") - F.coalesce(F.col(f"_{part}_{r}_{n}"), F.lit(0).cast("long"))
+        return sql.col(f"_{part}_{r}") - sql.coalesce(sql.col(f"_{part}_{r}_{n}"), sql.lit(0).cast("long"))
 
-    def _mean(self, r: str, n: int) -> Column:
+    def _mean(self, r: str, n: int) -> Expr:
         cnt, s = self._window_sum("c", r, n), self._window_sum("s", r, n)
-        return F.try_divide(s.cast("double"), (cnt * QUANTUM).cast("double"))
+        return sql.try_divide(s.cast("double"), (cnt * QUANTUM).cast("double"))
 
-    def _std(self, r: str, n: int) -> Column:
+    def _std(self, r: str, n: int) -> Expr:
         cnt, s, qq = (self._window_sum(p, r, n) for p in ("c", "s", "qq"))
-        var = F.try_divide((cnt * qq - s * s).cast("double"), (cnt * (cnt - 1)).cast("double"))
-        return F.when(cnt > 1, F.sqrt(var) / F.lit(float(QUANTUM)))
+        var = sql.try_divide((cnt * qq - s * s).cast("double"), (cnt * (cnt - 1)).cast("double"))
+        return sql.when(cnt > 1, sql.sqrt(var) / sql.lit(float(QUANTUM)))
 
-    def _slope(self, r: str, n: int) -> Column:
+    def _slope(self, r: str, n: int) -> Expr:
         cnt, s, sx, sxx, sxy = (self._window_sum(p, r, n) for p in ("c", "s", "sx", "sxx", "sxy"))
         num = (cnt * sxy - sx * s).cast("double")
         den = (cnt * sxx - sx * sx).cast("double")
-        return F.when(cnt > 1, num / (den * F.lit(float(QUANTUM * self.step))))
+        return sql.when(cnt > 1, num / (den * sql.lit(float(QUANTUM * self.step))))
 
-    def _extreme(self, f: FeatureSpec) -> Column:
+    def _extreme(self, f: FeatureSpec) -> Expr:
         kind, src, n = f.kind, f.source or "", rows_for(f, self.step)
         op = _EXTREMES[kind]
         if f.name not in self.blocked:
-            agg = F.min if kind is Kind.MIN else F.max
-            return agg(F.col(src)).over(host_window().rowsBetween(-(n - 1), 0))
-        parts = [F.col(f"_{op}_{src}")] + [
-            F.col(f"_{op}_{src}_{j * self.block}") for j in range(1, n // self.block)
+            agg = sql.min if kind is Kind.MIN else sql.max
+            return agg(sql.col(src)).over(host_window().rowsBetween(-(n - 1), 0))
+        parts = [sql.col(f"_{op}_{src}")] + [
+            sql.col(f"_{op}_{src}_{j * self.block}") for j in range(1, n // self.block)
         ]
-        return parts[0] if len(parts) == 1 else (F.least(*parts) if kind is Kind.MIN else F.greatest(*parts))
+        if len(parts) == 1:
+            return parts[0]
+        return sql.least(*parts) if kind is Kind.MIN else sql.greatest(*parts)
 
-    def _ewma(self, f: FeatureSpec) -> Column:
+    def _ewma(self, f: FeatureSpec) -> Expr:
         block = self._ewma_block_rows(f)
         blocks = rows_for(f, self.step) // block
         w = ewma_weights(f, self.step)
-        num = [F.col(f"_ewn_{f.name}")] + [
-            F.coalesce(F.col(f"_ewn_{f.name}_{j}") * F.lit(w[j * block]), F.lit(0.0))
+        num = [sql.col(f"_ewn_{f.name}")] + [
+            sql.coalesce(sql.col(f"_ewn_{f.name}_{j}") * sql.lit(w[j * block]), sql.lit(0.0))
             for j in range(1, blocks)
         ]
-        den = [F.col(f"_ewd_{f.name}")] + [
-            F.coalesce(F.col(f"_ewd_{f.name}_{j}") * F.lit(w[j * block]), F.lit(0.0))
+        den = [sql.col(f"_ewd_{f.name}")] + [
+            sql.coalesce(sql.col(f"_ewd_{f.name}_{j}") * sql.lit(w[j * block]), sql.lit(0.0))
             for j in range(1, blocks)
         ]
-        total = _total(den)
-        return F.when(total > 0, _total(num) / total)
+        total = sql.plus(den)
+        return sql.when(total > 0, sql.plus(num) / total)
 
-    def _since_high(self, f: FeatureSpec) -> Column:
-        ts, cap = F.col("timestamp"), f.cap_seconds
-        seen = F.col(f"_seen_{f.name}")
-        value = F.least(ts - F.col(f"_high_{f.name}"), F.lit(cap)).cast("double")
-        return F.when(seen.isNotNull() & (ts - seen < cap), value)
+    def _since_high(self, f: FeatureSpec) -> Expr:
+        ts, cap = sql.col("timestamp"), f.cap_seconds
+        seen = sql.col(f"_seen_{f.name}")
+        value = sql.least(ts - sql.col(f"_high_{f.name}"), sql.lit(cap)).cast("double")
+        return sql.when(seen.isNotNull() & (ts - seen < cap), value)
 
-    def _time_to_full(self, f: FeatureSpec) -> Column:
-        y = F.col(f.source or "")
-        headroom = F.lit(f.threshold) - y
+    def _time_to_full(self, f: FeatureSpec) -> Expr:
+        y = sql.col(f.source or "")
+        headroom = sql.lit(f.threshold) - y
         slope = self._slope(f.source or "", rows_for(f, self.step))
         cap = float(f.cap_seconds)
-        ttf = F.least(F.greatest(headroom / slope, F.lit(0.0)), F.lit(cap))
+        ttf = sql.least(sql.greatest(headroom / slope, sql.lit(0.0)), sql.lit(cap))
         return (
-            F.when(y.isNull() | slope.isNull(), F.lit(None).cast("double"))
-            .when(headroom <= 0, F.lit(0.0))
-            .when(slope <= 0, F.lit(cap))
+            sql.when(y.isNull() | slope.isNull(), sql.lit(None).cast("double"))
+            .when(headroom <= 0, sql.lit(0.0))
+            .when(slope <= 0, sql.lit(cap))
             .otherwise(ttf)
         )
 
-    def feature(self, f: FeatureSpec) -> Column:
+    def feature(self, f: FeatureSpec) -> Expr:
         """The final expression of one feature (reads the stage columns)."""
         kind, src, n = f.kind, f.source or "", rows_for(f, self.step)
         build = {
-            Kind.VALUE: lambda: F.col(src),
+            Kind.VALUE: lambda: sql.col(src),
             Kind.MEAN: lambda: self._mean(src, n),
             Kind.STD: lambda: self._std(src, n),
             Kind.SLOPE: lambda: self._slope(src, n),
@@ -241,35 +240,37 @@ class FeaturePlan:
             Kind.MAX: lambda: self._extreme(f),
             Kind.EWMA: lambda: self._ewma(f),
             Kind.LAG: lambda: self._raw(src, n),
-            Kind.RATE: lambda: (F.col(src) - self._raw(src, n)) / F.lit(float(n * self.step)),
+            Kind.RATE: lambda: (sql.col(src) - self._raw(src, n)) / sql.lit(float(n * self.step)),
             Kind.SINCE_HIGH: lambda: self._since_high(f),
-            Kind.HEADROOM: lambda: F.lit(100.0) - F.col(src),
+            Kind.HEADROOM: lambda: sql.lit(100.0) - sql.col(src),
             Kind.TIME_TO_FULL: lambda: self._time_to_full(f),
-            Kind.RATIO: lambda: F.try_divide(F.col(src), F.col(f.other[0]) + F.lit(f.offset)),
-            Kind.LOG_RATIO: lambda: F.log1p(F.col(src)) - F.log1p(F.col(f.other[0])),
-            Kind.MAX_OF: lambda: F.greatest(*[F.col(c) for c in f.inputs]),
+            Kind.RATIO: lambda: sql.try_divide(sql.col(src), sql.col(f.other[0]) + sql.lit(f.offset)),
+            Kind.LOG_RATIO: lambda: sql.log1p(sql.col(src)) - sql.log1p(sql.col(f.other[0])),
+            Kind.MAX_OF: lambda: sql.greatest(*[sql.col(c) for c in f.inputs]),
         }.get(kind)
         return build() if build is not None else _calendar(kind)
 
-    def features(self) -> list[Column]:
+    def features(self) -> list[Named]:
         """Every feature, aliased, in ``FEATURE_NAMES`` order."""
         return [self.feature(f).cast("double").alias(f.name) for f in FEATURES]
 
 
-def _calendar(kind: Kind) -> Column:
-    ts = F.col("timestamp")
+def _calendar(kind: Kind) -> Expr:
+    ts = sql.col("timestamp")
     if kind in {Kind.HOUR_SIN, Kind.HOUR_COS}:
-        angle = F.lit(2.0 * math.pi) * (ts % _DAY).cast("double") / F.lit(float(_DAY))
+        angle = sql.lit(2.0 * math.pi) * (ts % _DAY).cast("double") / sql.lit(float(_DAY))
     else:
-        days = ts.cast("double") / F.lit(float(_DAY)) + F.lit(3.0)
-        angle = F.lit(2.0 * math.pi) * F.pmod(days, F.lit(7.0)) / F.lit(7.0)
-    return F.sin(angle) if kind in {Kind.HOUR_SIN, Kind.DOW_SIN} else F.cos(angle)
+        days = ts.cast("double") / sql.lit(float(_DAY)) + sql.lit(3.0)
+        angle = sql.lit(2.0 * math.pi) * sql.pmod(days, sql.lit(7.0)) / sql.lit(7.0)
+    return sql.sin(angle) if kind in {Kind.HOUR_SIN, Kind.DOW_SIN} else sql.cos(angle)
 
 
 def with_inputs(frame: DataFrame) -> DataFrame:
     """``frame`` with every metric column the features read (absent ones added as missing)."""
     absent = sorted({c for f in FEATURES for c in f.inputs} - set(frame.columns))
-    return frame.select("*", *[F.lit(None).cast("double").alias(c) for c in absent]) if absent else frame
+    if not absent:
+        return frame
+    return sql.select(frame, "*", *[sql.lit(None).cast("double").alias(c) for c in absent])
 
 
 def add_features(
@@ -295,11 +296,11 @@ def add_features(
         ValueError: The frame spans more than :data:`MAX_TIME_INDEX` steps.
     """
     if time_range is None:
-        lo, hi = frame.agg(F.min("timestamp"), F.max("timestamp")).first() or (None, None)
+        lo, hi = frame.selectExpr("min(timestamp)", "max(timestamp)").first() or (None, None)
         time_range = (int(lo or 0), int(hi or 0))
     plan = FeaturePlan(step_seconds, time_range)
     names = {f.name for f in FEATURES}
     carried = [c for c in (keep if keep is not None else frame.columns) if c not in names]
-    stage1 = with_inputs(frame).select("*", *plan.stage1()).select("*", *plan.stage1b())
-    stage2 = stage1.select("*", *plan.stage2())
-    return stage2.select(*carried, *plan.features())
+    stage1 = sql.select(sql.select(with_inputs(frame), "*", *plan.stage1()), "*", *plan.stage1b())
+    stage2 = sql.select(stage1, "*", *plan.stage2())
+    return sql.select(stage2, *carried, *plan.features())
