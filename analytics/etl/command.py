@@ -51,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="drop samples stamped further ahead of this machine's clock (default 3600)",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from analytics.etl.pipeline import run_etl
     from analytics.etl.quality import EtlInputError
     from analytics.spark import JavaNotFoundError, create_spark_session
+    from analytics.spark_progress import SparkProgress
 
     if args.step is not None and args.step <= 0:
         sys.stderr.write("cloudsense etl: --step must be a positive number of seconds\n")
@@ -81,7 +83,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write(f"cloudsense etl: {exc}\n")
         return 1
     try:
-        report = run_etl(spark, args.input, args.output, settings, options=options)
+        with SparkProgress(spark, disable=args.quiet) as progress:
+            phase = progress.phase
+            report = run_etl(spark, args.input, args.output, settings, options=options, on_phase=phase)
     except EtlInputError as exc:
         sys.stderr.write(f"cloudsense etl: {exc}\n")
         return 2

@@ -49,6 +49,8 @@ from analytics.features.spark import FeaturePlan, with_inputs
 from analytics.sampling import take_hosts
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyspark.sql import Column, DataFrame, SparkSession
 
     from analytics.settings import LabelSettings, Settings
@@ -100,6 +102,7 @@ def build_feature_frame(
     step_seconds: int | None = None,
     options: EtlOptions | None = None,
     input_name: str = "",
+    on_phase: Callable[[str], None] | None = None,
 ) -> FeaturedFrame:
     """Quality checks, resampling, features and labels on a raw telemetry frame (nothing is written).
 
@@ -112,17 +115,22 @@ def build_feature_frame(
         step_seconds: Uniform step; default ``options.step_seconds``, else chosen from the data.
         options: Tolerances and fill limit.
         input_name: What ``raw`` is, for the report.
+        on_phase: Told what the Spark jobs run from then on are for (a progress display).
 
     Returns:
         The featured, labelled frame with its step and quality report.
     """
+    phase = on_phase or _silent
     opts = options or EtlOptions()
     report = QualityReport(input=input_name)
     report.derived_columns = dict(opts.columns)
+    if opts.sample_hosts is not None or opts.max_rows is not None:
+        phase("counting each host's rows")
     derived = _sampled(derive(raw, opts.columns), opts, report)
     conformed, report.missing_metrics, report.ignored_columns = conform(derived)
     now = opts.now if opts.now is not None else int(time.time())
     flagged = flag(conformed, opts, now)
+    phase("data-quality profile")
     time_range = profile(flagged, report)
     if time_range is None:
         raise EtlInputError(_nothing_usable(report))
@@ -153,6 +161,10 @@ def build_feature_frame(
 
 
 _HELPERS = ("_prev_ts", "_prev_filled")
+
+
+def _silent(description: str) -> None:
+    """No progress display."""
 
 
 def _sampled(raw: DataFrame, options: EtlOptions, report: QualityReport) -> DataFrame:
@@ -334,6 +346,7 @@ def run_etl(
     settings: Settings,
     step_seconds: int | None = None,
     options: EtlOptions | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> QualityReport:
     """Read telemetry, build features and labels, and write the ``FEATURES`` directory atomically.
 
@@ -344,17 +357,22 @@ def run_etl(
         settings: Analytics settings (``settings.label`` defines the labels).
         step_seconds: Uniform step (default: chosen from the data).
         options: Data-quality and resampling knobs.
+        on_phase: Told what the Spark jobs run from then on are for (see :class:`analytics.spark_progress`).
 
     Returns:
         The quality report (also written as ``quality_report.json``).
     """
+    phase = on_phase or _silent
     source, target = str(input_path), Path(output_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    featured = build_feature_frame(read_input(spark, source), settings.label, step_seconds, options, source)
+    phase("reading the input")
+    raw = read_input(spark, source)
+    featured = build_feature_frame(raw, settings.label, step_seconds, options, source, on_phase=phase)
     try:
         date = F.date_format(F.timestamp_seconds(F.col("timestamp")), "yyyy-MM-dd")
         data_path = str(tmp / DATA_DIR)
+        phase(f"resampling, {len(FEATURES)} features, labels -> Parquet")
         written = Observation("output")
         observed = featured.instrumented.observe(written, *_output_counts(featured, settings.label))
         (

@@ -56,6 +56,7 @@ def featurize(
     max_rows: int | None = None,
     seed: int = 0,
     sample_hosts: int | None = None,
+    show_progress: bool = True,
 ) -> Featurized:
     """Run the Spark ETL on a dataset and load the featured, labelled rows.
 
@@ -70,6 +71,7 @@ def featurize(
             the ETL reads a sample of whole hosts within it too (``None``: the memory's budget; ``0``: all).
         seed: Seed of the host samples (``sample_hosts``, and ``max_rows`` when the budget calls for one).
         sample_hosts: Featurise only this many hosts, a seeded random sample (``--sample-hosts``).
+        show_progress: Draw the ETL's progress line on stderr.
 
     Returns:
         The featured dataset and the quality report.
@@ -80,6 +82,7 @@ def featurize(
     from analytics.etl import EtlInputError, EtlOptions, run_etl
     from analytics.etl.labels import label_columns
     from analytics.spark import create_spark_session, owns_no_session, stop_spark
+    from analytics.spark_progress import SparkProgress
 
     features = workdir / "features"
     # The loader after the ETL holds at most this many rows: featurise no more (a host featurised only to be
@@ -99,7 +102,10 @@ def featurize(
             sample_seed=seed,
         )
         try:
-            report = run_etl(spark, dataset, features, settings, step_seconds=step_seconds, options=options)
+            with SparkProgress(spark, disable=not show_progress) as progress:
+                report = run_etl(
+                    spark, dataset, features, settings, step_seconds, options, on_phase=progress.phase
+                )
         finally:
             if owned:
                 stop_spark(spark)  # its heap is memory that the rows loaded next can use
