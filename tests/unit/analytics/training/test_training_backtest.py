@@ -76,6 +76,23 @@ def test_evaluate_tolerates_missing_feature_columns(trained, tmp_path):
     assert not math.isnan(evaluation.table["lightgbm"]["alarm_rate"])
 
 
+def test_evaluate_scores_in_chunks_with_the_same_result(trained, tmp_path, monkeypatch):
+    from analytics.evaluation import evaluate_command
+
+    predictor = load_bundle(write_bundle(trained.result, tmp_path / "bundle"))
+    data = _data(n_hosts=3, days=1.0, seed=5)
+    data.frame = data.frame.drop(columns=["disk_util_slope_30m"])  # absent: missing in every chunk
+    whole = evaluate_command._predict(predictor, data.frame)
+    monkeypatch.setattr(evaluate_command, "SCORING_CHUNK_ROWS", 1000)
+    chunked = evaluate_command._predict(predictor, data.frame)
+    assert len(data.frame) > 3000 and len(chunked) == len(data.frame)
+    np.testing.assert_array_equal(chunked, whole)
+    names = predictor.spec.feature_names
+    reference = [data.frame[n].to_numpy(dtype=np.float64) if n in data.frame else np.nan for n in names]
+    x = np.column_stack([np.broadcast_to(c, len(data.frame)) for c in reference])
+    np.testing.assert_array_equal(chunked, predictor.predict(x))
+
+
 def test_load_bundle_refuses_a_directory_without_a_model(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_bundle(tmp_path)
