@@ -243,7 +243,8 @@ def _column(value: Expr | str) -> Expr:
 
 # ----------------------------------------------------------------------------------------- functions
 def col(name: str) -> Expr:
-    """The column ``name``."""
+    """The column ``name`` (quoted whole: unlike PySpark's ``col``, a dot is part of the name, not a path into
+    a struct)."""
     return Expr(quote(name))
 
 

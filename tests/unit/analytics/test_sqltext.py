@@ -36,6 +36,7 @@ def test_every_operation_is_parenthesised_so_python_precedence_holds():
     assert (~(a > 1) & b.isNull()).sql == "((NOT (`a` > 1)) AND (`b` IS NULL))"
     assert (2 - a).sql == "(2 - `a`)"
     assert S.col("odd`name").sql == "`odd``name`"
+    assert S.col("a.b").sql == "`a.b`"  # one name, not a struct path
 
 
 def test_windows_render_pysparks_frame_bounds():
