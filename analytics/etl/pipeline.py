@@ -40,6 +40,7 @@ from analytics.etl.quality import (
     read_input,
     record_row_checks,
     row_checks,
+    stored_rows,
     valid_rows,
 )
 from analytics.etl.report import QualityReport
@@ -124,9 +125,7 @@ def build_feature_frame(
     opts = options or EtlOptions()
     report = QualityReport(input=input_name)
     report.derived_columns = dict(opts.columns)
-    if opts.sample_hosts is not None or opts.max_rows is not None:
-        phase("counting each host's rows")
-    derived = _sampled(derive(raw, opts.columns), opts, report)
+    derived = _sampled(derive(raw, opts.columns), opts, report, phase)
     conformed, report.missing_metrics, report.ignored_columns = conform(derived)
     now = opts.now if opts.now is not None else int(time.time())
     flagged = flag(conformed, opts, now)
@@ -167,11 +166,19 @@ def _silent(description: str) -> None:
     """No progress display."""
 
 
-def _sampled(raw: DataFrame, options: EtlOptions, report: QualityReport) -> DataFrame:
+def _sampled(
+    raw: DataFrame, options: EtlOptions, report: QualityReport, phase: Callable[[str], None] = _silent
+) -> DataFrame:
     """``raw`` restricted to a seeded random sample of whole hosts within ``options.sample_hosts`` hosts and
-    ``options.max_rows`` rows (one job counts each host's rows, reading the host column only)."""
+    ``options.max_rows`` rows (one job counts each host's rows, reading the host column only; none when the
+    Parquet files' footers show that every row fits the budget)."""
     if (options.sample_hosts is None and options.max_rows is None) or "host_id" not in raw.columns:
         return raw  # no host column: conform() says so
+    if options.sample_hosts is None and options.max_rows is not None:
+        stored = stored_rows(raw)
+        if stored is not None and stored <= options.max_rows:
+            return raw  # every host fits the budget: no need to count them
+    phase("counting each host's rows")
     host = F.col("host_id").cast("string")
     counted = raw.where(host.isNotNull()).groupBy(host.alias("host")).count().collect()
     rows = {str(row["host"]): int(row["count"]) for row in counted}

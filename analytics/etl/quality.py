@@ -33,6 +33,7 @@ from functools import reduce
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 from pyspark.sql import Window
 from pyspark.sql import functions as F
@@ -61,6 +62,7 @@ __all__ = [
     "read_input",
     "record_row_checks",
     "row_checks",
+    "stored_rows",
     "valid_rows",
 ]
 
@@ -191,6 +193,31 @@ def derive(raw: DataFrame, columns: Mapping[str, str]) -> DataFrame:
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/*")
 _MAX_RANKED_FILES = 1 << 16
+
+
+def stored_rows(frame: DataFrame) -> int | None:
+    """The rows of the local Parquet files that ``frame`` reads, from their footers (no Spark job).
+
+    An upper bound of ``frame``'s own rows when it is a projection or filter of its scan, as
+    :func:`read_input`'s frames are. ``None`` when that is not known cheaply: not a file scan, a remote file
+    system, or a file that is not Parquet (CSV has no footer).
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        files = frame.inputFiles()
+    except Exception:  # noqa: BLE001 - not a file scan
+        return None
+    total = 0
+    for name in files:
+        parsed = urlparse(name)
+        if parsed.scheme not in ("", "file"):
+            return None
+        try:
+            total += pq.read_metadata(unquote(parsed.path)).num_rows
+        except (OSError, ValueError):  # not Parquet, or gone
+            return None
+    return total if files else None
 
 
 def _arrival(raw: DataFrame) -> Column:

@@ -323,6 +323,34 @@ def test_a_row_budget_keeps_the_longest_prefix_of_the_same_order(spark, tmp_path
     assert report.sampled_hosts is None
 
 
+def test_stored_rows_come_from_parquet_footers_and_only_from_them(spark, tmp_path):
+    """What lets a row budget that holds the whole input skip the job that counts each host's rows."""
+    import pandas as pd
+
+    from analytics.etl.quality import read_input, stored_rows
+
+    source = small_fleet(tmp_path / "fleet.parquet", hosts=3, days=0.2)
+    frame = pd.read_parquet(source)
+    assert stored_rows(read_input(spark, str(source))) == len(frame)
+    lake = tmp_path / "lake" / "telemetry"
+    for day, part in enumerate((frame.iloc[:100], frame.iloc[100:])):
+        (lake / f"date=2026-03-0{day + 1}").mkdir(parents=True)
+        part.to_parquet(lake / f"date=2026-03-0{day + 1}" / "part 0.parquet")  # a space: a quoted URI
+    assert stored_rows(read_input(spark, str(tmp_path / "lake"))) == len(frame)
+    frame.to_csv(tmp_path / "fleet.csv", index=False)
+    assert stored_rows(read_input(spark, str(tmp_path / "fleet.csv"))) is None  # CSV has no footer
+    assert stored_rows(spark.createDataFrame(frame.head(3))) is None  # not a file scan
+    # a budget that holds every stored row runs no count job; one that does not, does
+    from analytics.etl import EtlOptions
+
+    for budget, counted in ((len(frame), False), (len(frame) - 1, True)):
+        phases: list[str] = []
+        out, options = tmp_path / f"out-{budget}", EtlOptions(max_rows=budget)
+        run_etl(spark, source, out, Settings(), options=options, on_phase=phases.append)
+        assert ("counting each host's rows" in phases) is counted, phases
+        assert phases[0] == "reading the input" and "data-quality profile" in phases
+
+
 def test_utilisation_in_another_unit_than_percent_is_warned_about(spark, tmp_path):
     import pandas as pd
 
