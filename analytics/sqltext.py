@@ -193,19 +193,17 @@ class Named:
 class _Case(Expr):
     """``CASE WHEN ...`` without an ``ELSE`` yet: ``when`` adds a branch, ``otherwise`` closes it."""
 
-    __slots__ = ("branches",)
+    __slots__ = ("arms",)
 
-    def __init__(self, branches: tuple[tuple[Expr, Expr], ...]):
-        self.branches = branches
-        arms = " ".join(f"WHEN {c.sql} THEN {v.sql}" for c, v in branches)
+    def __init__(self, arms: str):
+        self.arms = arms
         super().__init__(f"CASE {arms} END")
 
     def when(self, condition: Expr, value: Value) -> _Case:
-        return _Case((*self.branches, (condition, _expr(value))))
+        return _Case(f"{self.arms} WHEN {condition.sql} THEN {_expr(value).sql}")
 
     def otherwise(self, value: Value) -> Expr:
-        arms = " ".join(f"WHEN {c.sql} THEN {v.sql}" for c, v in self.branches)
-        return Expr(f"CASE {arms} ELSE {_expr(value).sql} END")
+        return Expr(f"CASE {self.arms} ELSE {_expr(value).sql} END")
 
 
 def _literal(value: float | int | bool | str | None) -> str:
@@ -257,7 +255,7 @@ def lit(value: float | int | bool | str | None) -> Expr:
 
 def when(condition: Expr, value: Value) -> _Case:
     """``CASE WHEN condition THEN value`` (null otherwise, unless ``.otherwise``)."""
-    return _Case(((condition, _expr(value)),))
+    return _Case(f"WHEN {condition.sql} THEN {_expr(value).sql}")
 
 
 def coalesce(*values: Value) -> Expr:

@@ -167,7 +167,7 @@ def _silent(description: str) -> None:
 
 
 def _sampled(
-    raw: DataFrame, options: EtlOptions, report: QualityReport, phase: Callable[[str], None] = _silent
+    raw: DataFrame, options: EtlOptions, report: QualityReport, phase: Callable[[str], None]
 ) -> DataFrame:
     """``raw`` restricted to a seeded random sample of whole hosts within ``options.sample_hosts`` hosts and
     ``options.max_rows`` rows (one job counts each host's rows, reading the host column only; none when the

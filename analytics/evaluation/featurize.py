@@ -56,7 +56,6 @@ def featurize(
     max_rows: int | None = None,
     seed: int = 0,
     sample_hosts: int | None = None,
-    show_progress: bool = True,
 ) -> Featurized:
     """Run the Spark ETL on a dataset and load the featured, labelled rows.
 
@@ -71,7 +70,6 @@ def featurize(
             the ETL reads a sample of whole hosts within it too (``None``: the memory's budget; ``0``: all).
         seed: Seed of the host samples (``sample_hosts``, and ``max_rows`` when the budget calls for one).
         sample_hosts: Featurise only this many hosts, a seeded random sample (``--sample-hosts``).
-        show_progress: Draw the ETL's progress line on stderr.
 
     Returns:
         The featured dataset and the quality report.
@@ -102,7 +100,7 @@ def featurize(
             sample_seed=seed,
         )
         try:
-            with SparkProgress(spark, disable=not show_progress) as progress:
+            with SparkProgress(spark) as progress:  # a line on stderr
                 report = run_etl(
                     spark, dataset, features, settings, step_seconds, options, on_phase=progress.phase
                 )

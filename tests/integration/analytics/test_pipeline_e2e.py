@@ -51,10 +51,10 @@ def _evaluate_args(dataset: Path, **options: Any) -> argparse.Namespace:
         "plots": None,
         "master": None,
         "column": [],
+        "max_rows": None,
+        "sample_hosts": None,
     }
-    return argparse.Namespace(
-        dataset=dataset, **(defaults | {"max_rows": None, "sample_hosts": None} | options)
-    )
+    return argparse.Namespace(dataset=dataset, **(defaults | options))
 
 
 @pytest.fixture(scope="module")
