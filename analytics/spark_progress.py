@@ -63,8 +63,9 @@ class SparkProgress:
         )
         self._progress.__enter__()
         self._task = self._progress.add_task("starting Spark", total=None, tasks="")
-        self._thread = threading.Thread(target=self._watch, name="spark-progress", daemon=True)
-        self._thread.start()
+        if not self._disable:  # nothing to draw: no thread asking the driver twice a second
+            self._thread = threading.Thread(target=self._watch, name="spark-progress", daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(
