@@ -28,6 +28,7 @@ from analytics.evaluation.report import (
     write_json,
 )
 from analytics.evaluation.scoring import Evaluation, baseline_output, evaluate, model_output
+from analytics.serving import ModelNotFoundError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,11 +58,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_model(model: str, settings: Settings, dst: Path | None = None) -> Predictor:
-    """A serving bundle directory, or the registered model's alias (downloaded into ``dst``)."""
+    """A serving bundle directory, or the registered model's alias (downloaded into ``dst``).
+
+    Raises:
+        ModelNotFoundError: No model version has the alias.
+        FileNotFoundError: ``model`` names a path (it has a ``/``, or exists) that is not a bundle directory.
+    """
     from analytics.serving import load_bundle, load_registered
 
     if Path(model).is_dir():
         return load_bundle(model)
+    if "/" in model or Path(model).exists():  # an alias has no slash
+        raise FileNotFoundError(f"--model {model}: not a serving-bundle directory (nor an alias)")
     return load_registered(settings.mlflow_tracking_uri(), settings.mlflow.model_name, model, dst=dst)
 
 
@@ -143,7 +151,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """``cloudsense evaluate``: print the table, write plots and (optionally) JSON."""
     console = make_console()
     with tempfile.TemporaryDirectory(prefix="cloudsense-model-") as tmp:
-        predictor = load_model(args.model, settings, Path(tmp))
+        try:
+            predictor = load_model(args.model, settings, Path(tmp))
+        except (ModelNotFoundError, FileNotFoundError) as exc:
+            console.print(f"[red]cannot evaluate[/]: {exc}")
+            return 2
     spec = predictor.spec
     label = settings.label.model_copy(
         update={

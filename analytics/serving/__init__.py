@@ -23,7 +23,7 @@ from analytics.serving._bundle import (
     write_spec,
 )
 from analytics.serving._predictor import Explanation, Predictor, calibrate, load_bundle
-from analytics.serving._registry import BUNDLE_ARTIFACT, load_registered, resolve_version
+from analytics.serving._registry import BUNDLE_ARTIFACT, ModelNotFoundError, load_registered, resolve_version
 
 __all__ = [
     "BUNDLE_ARTIFACT",
@@ -31,6 +31,7 @@ __all__ = [
     "BundleSpec",
     "CalibrationSpec",
     "Explanation",
+    "ModelNotFoundError",
     "Predictor",
     "TteSpec",
     "calibrate",

@@ -21,10 +21,34 @@ from analytics.serving._predictor import Predictor, load_bundle
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["BUNDLE_ARTIFACT", "load_registered", "resolve_version"]
+__all__ = ["BUNDLE_ARTIFACT", "ModelNotFoundError", "load_registered", "resolve_version"]
 
 BUNDLE_ARTIFACT = "bundle"
 """Directory of the bundle inside the registered (pyfunc) model's artifacts: ``artifacts/bundle``."""
+
+
+class ModelNotFoundError(LookupError):
+    """The registry has no such model, or no version of it carries the alias."""
+
+
+def _not_found(exc: Exception, tracking_uri: str, name: str, alias: str) -> ModelNotFoundError | None:
+    """A :class:`ModelNotFoundError` for MLflow's "not found" answers, else None.
+
+    An unknown model is ``RESOURCE_DOES_NOT_EXIST``; an unknown alias of a known model is
+    ``INVALID_PARAMETER_VALUE`` ("Registered model alias ... not found."), told apart by its text.
+    """
+    from mlflow.exceptions import MlflowException  # lazy, like every MLflow import here
+
+    if not isinstance(exc, MlflowException):
+        return None
+    first = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else type(exc).__name__
+    unknown_alias = exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in first and "not found" in first
+    if exc.error_code != "RESOURCE_DOES_NOT_EXIST" and not unknown_alias:
+        return None
+    return ModelNotFoundError(
+        f"no model version of {name!r} has the alias {alias!r} in the registry at {tracking_uri} ({first}); "
+        "'cloudsense train' registers one (its first model is also 'champion')"
+    )
 
 
 @contextlib.contextmanager
@@ -58,12 +82,21 @@ def resolve_version(tracking_uri: str, name: str, alias: str = "champion") -> st
 
     Returns:
         The version, as MLflow's string.
+
+    Raises:
+        ModelNotFoundError: No such model, or no version with that alias.
     """
     with _quiet():
         from mlflow import MlflowClient  # lazy: serving never imports MLflow eagerly
 
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        return str(client.get_model_version_by_alias(name, alias).version)
+        try:
+            return str(client.get_model_version_by_alias(name, alias).version)
+        except Exception as exc:
+            missing = _not_found(exc, tracking_uri, name, alias)
+            if missing is None:
+                raise
+            raise missing from exc
 
 
 def load_registered(
@@ -83,6 +116,7 @@ def load_registered(
         The loaded :class:`Predictor`; ``predictor.spec`` tells its threshold, features and step.
 
     Raises:
+        ModelNotFoundError: No such model, or no version with that alias.
         FileNotFoundError: The registered model has no serving bundle.
     """
     target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="cloudsense-model-"))
@@ -91,9 +125,15 @@ def load_registered(
 
         # models:/ URIs are resolved through the process-wide registry URI only (see analytics.mlflow_store).
         with using_store(tracking_uri):
-            local = download_artifacts(
-                artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
-            )
+            try:
+                local = download_artifacts(
+                    artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
+                )
+            except Exception as exc:
+                missing = _not_found(exc, tracking_uri, name, alias)
+                if missing is None:
+                    raise
+                raise missing from exc
     candidates = [Path(local) / "artifacts" / BUNDLE_ARTIFACT, Path(local) / BUNDLE_ARTIFACT]
     for candidate in candidates:
         if (candidate / "bundle.json").is_file():

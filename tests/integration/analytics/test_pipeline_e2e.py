@@ -207,6 +207,21 @@ def test_evaluate_on_another_fleet(pipeline: Pipeline, tmp_path: Path, spark, ca
     assert not math.isnan(table["lightgbm"]["alarm_rate"])
 
 
+def test_evaluate_refuses_an_unknown_model_or_bundle_with_a_message(
+    pipeline: Pipeline, tmp_path: Path, capsys
+):
+    from analytics.evaluation import evaluate_command
+
+    dataset = tmp_path / "never-read.parquet"  # the model is looked up first
+    assert evaluate_command.run(_evaluate_args(dataset, model="nosuch"), pipeline.settings) == 2
+    printed = capsys.readouterr().out
+    assert "cannot evaluate" in printed and "has the alias 'nosuch'" in printed
+    assert "Traceback" not in printed
+    missing = tmp_path / "no-bundle"
+    assert evaluate_command.run(_evaluate_args(dataset, model=str(missing)), pipeline.settings) == 2
+    assert f"--model {missing}: not a serving-bundle directory" in capsys.readouterr().out
+
+
 def test_evaluate_warns_when_the_dataset_is_coarser_than_the_model(
     pipeline: Pipeline, tmp_path: Path, capsys
 ):

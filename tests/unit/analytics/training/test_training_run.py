@@ -141,6 +141,19 @@ def test_serving_round_trip_by_alias(trained, train_settings, tmp_path):
         assert np.all((seconds >= 0) & (seconds <= result.data.horizon_seconds))
 
 
+def test_registry_lookup_of_an_unknown_model_or_alias_says_so(trained, train_settings, tmp_path):
+    from analytics.serving import ModelNotFoundError, load_registered, resolve_version
+
+    store, name = train_settings.mlflow_tracking_uri(), train_settings.mlflow.model_name
+    with pytest.raises(ModelNotFoundError, match=r"has the alias 'nosuch'.*'cloudsense train' registers one"):
+        load_registered(store, name, "nosuch", dst=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no model version of 'no-such-model'"):
+        load_registered(store, "no-such-model", "champion", dst=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="has the alias 'nosuch'"):
+        resolve_version(store, name, "nosuch")
+    assert resolve_version(store, name, "champion").isdigit()
+
+
 def test_second_model_is_only_challenger_and_the_study_resumes(trained, features_dir, train_settings):
     from mlflow import MlflowClient
 
