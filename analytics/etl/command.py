@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from analytics.cli_types import non_negative_int, positive_int
 from analytics.etl.options import add_column_argument, add_sample_hosts_argument
 
 if TYPE_CHECKING:
@@ -32,21 +33,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--master", default=None, help="Spark master URL (default: settings, local[*])")
     parser.add_argument(
         "--step",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="SECONDS",
         help="uniform step (default: the data's median interval snapped to 60, 120, 180, 300, 600 ... s)",
     )
     parser.add_argument(
         "--fill-seconds",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="SECONDS",
         help="forward-fill gaps and missing values up to this long (default 300; at least one step)",
     )
     parser.add_argument(
         "--max-future-seconds",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="SECONDS",
         help="drop samples stamped further ahead of this machine's clock (default 3600)",
@@ -62,9 +63,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from analytics.spark import JavaNotFoundError, create_spark_session
     from analytics.spark_progress import SparkProgress
 
-    if args.step is not None and args.step <= 0:
-        sys.stderr.write("cloudsense etl: --step must be a positive number of seconds\n")
-        return 2
     defaults = EtlOptions()
     options = EtlOptions(
         step_seconds=args.step,

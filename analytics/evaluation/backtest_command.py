@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import structlog
 
+from analytics.cli_types import non_negative_int, positive_float, positive_int
 from analytics.evaluation.baselines import BASELINES
 from analytics.evaluation.featurize import DatasetError, add_dataset_arguments, featurize_args
 from analytics.evaluation.plots import write_plots
@@ -54,16 +55,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", type=Path, default=None, help="write the table as JSON (one object per predictor)"
     )
     parser.add_argument(
-        "--trials", type=int, default=None, help="Optuna trials per model family (default 10)"
+        "--trials", type=positive_int, default=None, help="Optuna trials per model family (default 10)"
     )
-    parser.add_argument("--timeout", type=float, default=None, help="seconds per tuning study")
-    parser.add_argument("--seed", type=int, default=None, help="seed of samplers and models")
+    parser.add_argument("--timeout", type=positive_float, default=None, help="seconds per tuning study")
+    parser.add_argument("--seed", type=non_negative_int, default=None, help="seed of samplers and models")
     parser.add_argument(
         "--split", choices=["host-time", "day", "fleet"], default="host-time", help="split scheme"
     )
     parser.add_argument("--plots", type=Path, default=None, help="directory for the PNG plots")
     parser.add_argument(
-        "--step", type=int, default=None, help="resampling step in seconds (default: inferred)"
+        "--step", type=positive_int, default=None, help="resampling step in seconds (default: inferred)"
     )
 
 

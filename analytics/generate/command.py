@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analytics.cli_types import non_negative_int, positive_float, positive_int
 from analytics.generate.fleet import GenerateSpec, LakeExistsError, generate
 
 if TYPE_CHECKING:
@@ -32,18 +33,20 @@ def _start(value: str) -> datetime:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cloudsense generate``."""
     parser.add_argument(
-        "--hosts", type=int, default=_DEFAULTS.hosts, help="fleet size (default: %(default)s)"
+        "--hosts", type=positive_int, default=_DEFAULTS.hosts, help="fleet size (default: %(default)s)"
     )
     parser.add_argument(
-        "--days", type=float, default=_DEFAULTS.days, help="simulated days (default: %(default)s)"
+        "--days", type=positive_float, default=_DEFAULTS.days, help="simulated days (default: %(default)s)"
     )
     parser.add_argument(
         "--interval",
-        type=int,
+        type=positive_int,
         default=_DEFAULTS.interval,
         help="seconds between samples (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="fleet seed (default: %(default)s)")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=_DEFAULTS.seed, help="fleet seed (default: %(default)s)"
+    )
     parser.add_argument(
         "--start",
         type=_start,
@@ -52,11 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="lake root; writes OUT/telemetry/date=.../")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: CPU count, %(default)s)"
+        "--workers",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="processes (default: CPU count, %(default)s)",
     )
     parser.add_argument(
         "--hosts-per-part",
-        type=int,
+        type=positive_int,
         default=_DEFAULTS.hosts_per_part,
         help="hosts per file (default: %(default)s)",
     )

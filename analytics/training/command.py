@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import structlog
 
+from analytics.cli_types import non_negative_int, positive_float, positive_int
 from analytics.evaluation.model_card import render_model_card
 from analytics.evaluation.plots import write_plots
 from analytics.evaluation.repeats import print_repeats, repeat_metrics, summarise_repeats
@@ -63,9 +64,11 @@ class TrainOutcome:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cloudsense train``."""
     parser.add_argument("--features", required=True, type=Path, help="output directory of 'cloudsense etl'")
-    parser.add_argument("--trials", type=int, default=None, help="Optuna trials per model family")
-    parser.add_argument("--timeout", type=float, default=None, help="seconds per tuning study")
-    parser.add_argument("--seed", type=int, default=None, help="seed of split, samplers and models")
+    parser.add_argument("--trials", type=positive_int, default=None, help="Optuna trials per model family")
+    parser.add_argument("--timeout", type=positive_float, default=None, help="seconds per tuning study")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=None, help="seed of split, samplers and models"
+    )
     parser.add_argument(
         "--split",
         choices=["fleet", "host-time", "day"],
@@ -74,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--repeats",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="R",
         help="train and score R fleet splits (seeds K..K+R-1) and report each metric's spread (default 1)",
