@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cp_helpers import bearer, make_batch, settings_for
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from controlplane.domain.telemetry.rejections import REASONS
 
@@ -84,7 +85,9 @@ async def test_metrics_expose_ingest_latency_pool_and_hosts(client, tokens) -> N
     await client.get("/api/v1/hosts/web-1", headers=bearer(tokens["viewer"]))
     response = await client.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
+    # Exactly the exposition format's type: a second "charset" parameter is a malformed media type (Go's
+    # mime.ParseMediaType: "duplicate parameter name"), which Prometheus 3 refuses to scrape.
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST
     text = response.text
     for name in (
         "cloudsense_controlplane_ingest_samples_total",

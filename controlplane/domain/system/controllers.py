@@ -92,4 +92,10 @@ class SystemController(Controller):
         except (SQLAlchemyError, OSError) as exc:
             MIGRATIONS_AT_HEAD.set(0)
             log.warning("metrics_refresh_failed", error=type(exc).__name__)
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        # The type as a header: given only as media_type, Litestar appends a second "; charset=utf-8" to a
+        # text/* type, and a media type with a repeated parameter is malformed (Prometheus 3 refuses it).
+        return Response(
+            generate_latest(REGISTRY),
+            media_type=CONTENT_TYPE_LATEST,
+            headers={"content-type": CONTENT_TYPE_LATEST},
+        )
