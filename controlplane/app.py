@@ -25,7 +25,7 @@ from controlplane.domain.hosts.controllers import HostController
 from controlplane.domain.system.controllers import SystemController
 from controlplane.domain.telemetry.controllers import TelemetryController
 from controlplane.domain.telemetry.limiter import IngestLimiter
-from controlplane.errors import problem_details_config
+from controlplane.errors import problem_details_config, route_miss_handlers
 from controlplane.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             "database": Provide(provide_database, sync_to_thread=False),
         },
         plugins=[SQLAlchemyPlugin(config=sqlalchemy), ProblemDetailsPlugin(problem_details_config())],
+        exception_handlers=route_miss_handlers(),
         middleware=[RequestContextMiddleware(), prometheus.middleware],
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_request_body_bytes,

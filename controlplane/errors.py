@@ -18,6 +18,9 @@ Hierarchy::
      ├── Overloaded                      429  ...:overloaded            with Retry-After
      └── Unavailable                     503  ...:unavailable           not ready (database, migrations)
 
+A request the router cannot place (no such path: 404; a path without that method: 405, with ``Allow``) is
+answered with the method and path and a pointer to the OpenAPI document (:func:`route_miss_handlers`).
+
 Database outages (connection refused or lost, pool exhausted, SQLite busy) are answered 503 with
 ``Retry-After`` rather than 500: the request may succeed when retried, and agents retry 503.
 """
@@ -25,12 +28,21 @@ Database outages (connection refused or lost, pool exhausted, SQLite busy) are a
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from sqlalchemy import exc as sa_exc
+
+if TYPE_CHECKING:
+    from litestar import Request, Response
+    from litestar.types import ExceptionHandlersMap
 
 __all__ = [
     "BadRequest",
@@ -45,6 +57,7 @@ __all__ = [
     "Unprocessable",
     "UnsupportedMediaType",
     "problem_details_config",
+    "route_miss_handlers",
 ]
 
 log = structlog.get_logger()
@@ -228,6 +241,34 @@ def _internal(status: int = 500, headers: dict[str, str] | None = None) -> Probl
         type_=PROBLEM_URN + "internal",
         title=HTTPStatus(status).phrase,
     )
+
+
+OPENAPI_PATH = "/schema/openapi.json"
+
+
+def _route_miss(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The router's bare 404/405 ("Not Found"), with the method, the path and where the routes are listed."""
+    detail, headers = exc.detail, dict(exc.headers or {})
+    # The router builds Allow from a set: its order changes from process to process. Sorted, it is stable.
+    allow = ", ".join(
+        sorted(m.strip() for k, v in headers.items() if k.lower() == "allow" for m in v.split(","))
+    )
+    if allow:
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"} | {"Allow": allow}
+    if not detail or detail == HTTPStatus(exc.status_code).phrase:  # the router's default, not a handler's
+        method, path = request.method, request.url.path
+        if exc.status_code == 405:
+            takes = f" (it takes {allow})" if allow else ""
+            detail = f"{method} is not allowed on {path}{takes}; the API is described at {OPENAPI_PATH}"
+        else:
+            detail = f"no route {method} {path}; the API is described at {OPENAPI_PATH}"
+    explained = type(exc)(detail=detail, headers=headers, extra=exc.extra)
+    return _from_http_exception(explained).to_response(request)
+
+
+def route_miss_handlers() -> ExceptionHandlersMap:
+    """Handlers for the router's 404 and 405 (chosen before the plugin's general ``HTTPException`` one)."""
+    return {NotFoundException: _route_miss, MethodNotAllowedException: _route_miss}
 
 
 def problem_details_config() -> ProblemDetailsConfig:

@@ -140,7 +140,22 @@ async def test_openapi_document(client) -> None:
     assert document["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
 
 
-async def test_unknown_path_and_wrong_method_are_problems(client) -> None:
-    assert "Not Found" in assert_problem(await client.get("/api/v1/nothing-here"), 404)["title"]
-    assert_problem(await client.put("/api/v1/hosts"), 405)
-    assert_problem(await client.delete("/api/v1/telemetry"), 405)
+async def test_unknown_path_and_wrong_method_are_problems(client, tokens) -> None:
+    missing = assert_problem(await client.get("/api/v1/nothing-here"), 404)
+    assert "Not Found" in missing["title"]
+    assert (
+        missing["detail"] == "no route GET /api/v1/nothing-here; the API is described at /schema/openapi.json"
+    )
+    wrong = await client.put("/api/v1/hosts")
+    assert assert_problem(wrong, 405)["detail"] == (
+        "PUT is not allowed on /api/v1/hosts (it takes GET, OPTIONS); "
+        "the API is described at /schema/openapi.json"
+    )
+    assert wrong.headers["allow"] == "GET, OPTIONS"
+    assert (
+        "DELETE is not allowed on /api/v1/telemetry"
+        in assert_problem(await client.delete("/api/v1/telemetry"), 405)["detail"]
+    )
+    # a handler's own 404 keeps its own words: only the router's bare ones are rewritten
+    host = assert_problem(await client.get("/api/v1/hosts/nosuch", headers=bearer(tokens["viewer"])), 404)
+    assert host["detail"] == "no host 'nosuch'"
