@@ -25,9 +25,7 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     """A whole number of 0 or more (seeds, durations where 0 has a meaning)."""
-    if text.strip() in ("0", "-0"):
-        return 0
-    value = parse_count(text)
+    value = parse_count(text, minimum=0)
     if value is None:
         raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {text!r}")
     return value

@@ -57,11 +57,11 @@ def take_hosts(
     return kept
 
 
-def parse_count(text: str) -> int | None:
+def parse_count(text: str, *, minimum: int = 1) -> int | None:
     """A count as people write it on a command line ("10000", "10,000", "10_000"); ``None`` unless it is a
-    whole number of 1 or more (the options ``--sample-hosts`` and ``--max-rows`` take)."""
+    whole number of ``minimum`` or more (1 for the options ``--sample-hosts`` and ``--max-rows`` take)."""
     try:
         value = int(text.strip().replace("_", "").replace(",", ""))
     except ValueError:
         return None
-    return value if value >= 1 else None
+    return value if value >= minimum else None

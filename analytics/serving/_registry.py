@@ -31,24 +31,28 @@ class ModelNotFoundError(LookupError):
     """The registry has no such model, or no version of it carries the alias."""
 
 
-def _not_found(exc: Exception, tracking_uri: str, name: str, alias: str) -> ModelNotFoundError | None:
-    """A :class:`ModelNotFoundError` for MLflow's "not found" answers, else None.
+@contextlib.contextmanager
+def _not_found_as_lookup_error(tracking_uri: str, name: str, alias: str) -> Iterator[None]:
+    """Re-raise MLflow's "not found" answers as :class:`ModelNotFoundError`; anything else as it is.
 
     An unknown model is ``RESOURCE_DOES_NOT_EXIST``; an unknown alias of a known model is
     ``INVALID_PARAMETER_VALUE`` ("Registered model alias ... not found."), told apart by its text.
     """
     from mlflow.exceptions import MlflowException  # lazy, like every MLflow import here
 
-    if not isinstance(exc, MlflowException):
-        return None
-    first = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else type(exc).__name__
-    unknown_alias = exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in first and "not found" in first
-    if exc.error_code != "RESOURCE_DOES_NOT_EXIST" and not unknown_alias:
-        return None
-    return ModelNotFoundError(
-        f"no model version of {name!r} has the alias {alias!r} in the registry at {tracking_uri} ({first}); "
-        "'cloudsense train' registers one (its first model is also 'champion')"
-    )
+    try:
+        yield
+    except MlflowException as exc:
+        first = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else type(exc).__name__
+        unknown_alias = (
+            exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in first and "not found" in first
+        )
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST" and not unknown_alias:
+            raise
+        raise ModelNotFoundError(
+            f"no model version of {name!r} has the alias {alias!r} in the registry at {tracking_uri} "
+            f"({first}); 'cloudsense train' registers one (its first model is also 'champion')"
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -90,13 +94,8 @@ def resolve_version(tracking_uri: str, name: str, alias: str = "champion") -> st
         from mlflow import MlflowClient  # lazy: serving never imports MLflow eagerly
 
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        try:
+        with _not_found_as_lookup_error(tracking_uri, name, alias):
             return str(client.get_model_version_by_alias(name, alias).version)
-        except Exception as exc:
-            missing = _not_found(exc, tracking_uri, name, alias)
-            if missing is None:
-                raise
-            raise missing from exc
 
 
 def load_registered(
@@ -124,16 +123,10 @@ def load_registered(
         from mlflow.artifacts import download_artifacts  # lazy: serving never imports MLflow eagerly
 
         # models:/ URIs are resolved through the process-wide registry URI only (see analytics.mlflow_store).
-        with using_store(tracking_uri):
-            try:
-                local = download_artifacts(
-                    artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
-                )
-            except Exception as exc:
-                missing = _not_found(exc, tracking_uri, name, alias)
-                if missing is None:
-                    raise
-                raise missing from exc
+        with using_store(tracking_uri), _not_found_as_lookup_error(tracking_uri, name, alias):
+            local = download_artifacts(
+                artifact_uri=f"models:/{name}@{alias}", dst_path=str(target), tracking_uri=tracking_uri
+            )
     candidates = [Path(local) / "artifacts" / BUNDLE_ARTIFACT, Path(local) / BUNDLE_ARTIFACT]
     for candidate in candidates:
         if (candidate / "bundle.json").is_file():
